@@ -1,0 +1,343 @@
+"""The compiled rule set and the routing decision (路由决策).
+
+``RuleSet.route(case)`` is a pure function of the case: no I/O, no clock, no randomness. It
+
+1. normalises the title and description and finds every keyword of every rule in one pass of
+   one Aho–Corasick automaton;
+2. takes as candidates only the rules whose guard tokens (keywords, category, district) occur,
+   plus the few rules with no guard, in rule order;
+3. evaluates them in order. A rule marked ``continue`` adds to the decision and evaluation goes
+   on; the first other rule that matches decides the lead department (or sends the case to
+   triage) and ends it. For the single-valued fields (tier, SLA policy, theme) the first rule that
+   sets one wins, so modifiers placed before the department rules (key projects, cross-department
+   cases) take precedence; priority is the highest given; co-departments and tags accumulate.
+
+No rule matched, or only ``continue`` rules: the case goes to the officer's triage queue
+(``needs_triage``), with the defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Mapping
+
+import ahocorasick_rs
+
+from .conditions import Condition, Facts
+from .language import TierDeadline
+from .normalize import normalize
+from .vocabulary import PRIORITIES, URGENCIES, Tier, Vocabulary
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """What routing looks at: the case's text and the enterprise's attributes."""
+
+    title: str = ""
+    description: str = ""
+    category: str | None = None
+    district: str | None = None
+    key_project_level: str | None = None
+    whitelisted: bool | None = None
+    industry: str | None = None
+    amount: float | None = None
+    urgency: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> "CaseInput":
+        """Build from JSON-shaped data (the fields of ``sample-cases.jsonl``).
+
+        Unknown fields are ignored; a field of the wrong type is a ``ValueError`` naming it.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("a case is a JSON object with title, description, ...")
+
+        def text(name: str, value: Any) -> str | None:
+            if value is None:
+                return None
+            if not isinstance(value, str):
+                raise ValueError(f"'{name}' must be text, got {type(value).__name__}")
+            return value
+
+        enterprise = data.get("enterprise") or {}
+        if not isinstance(enterprise, Mapping):
+            raise ValueError("'enterprise' must be an object with key_project_level, whitelisted, industry")
+        whitelisted = enterprise.get("whitelisted")
+        if whitelisted is not None and not isinstance(whitelisted, bool):
+            raise ValueError("'enterprise.whitelisted' must be true or false")
+        amount = data.get("amount")
+        if amount is not None:
+            if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount):
+                raise ValueError("'amount' must be a number of yuan")
+            amount = float(amount)
+        urgency = text("urgency", data.get("urgency"))
+        if urgency is not None and urgency not in URGENCIES:
+            raise ValueError(f"'urgency' must be one of {', '.join(URGENCIES)}")
+        return cls(
+            title=text("title", data.get("title")) or "",
+            description=text("description", data.get("description")) or "",
+            category=text("category", data.get("category")),
+            district=text("district", data.get("district")),
+            key_project_level=text("enterprise.key_project_level", enterprise.get("key_project_level")),
+            whitelisted=whitelisted,
+            industry=text("enterprise.industry", enterprise.get("industry")),
+            amount=amount,
+            urgency=urgency,
+        )
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a rule's ``then`` does, with every name already checked against the directory."""
+
+    lead: str | None = None
+    co: tuple[str, ...] = ()
+    tier: Tier | None = None
+    sla: str | None = None
+    theme: str | None = None
+    priority: str | None = None
+    tags: tuple[str, ...] = ()
+    triage: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledRule:
+    index: int
+    id: str
+    description: str
+    condition: Condition
+    effect: Effect
+    stop: bool
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class MatchedRule:
+    id: str
+    description: str
+    role: str  # "lead", "triage" or "continue"
+    why: tuple[dict, ...]
+    effect: dict
+
+    def sentence(self) -> str:
+        held = "；".join(w["text"] for w in self.why) or "无条件"
+        return f"规则 {self.id}（{self.description}）：{held}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    lead_department: str | None
+    co_departments: tuple[str, ...]
+    tier: int
+    tier_key: str
+    sla_policy: str
+    theme: str | None
+    priority: str
+    tags: tuple[str, ...]
+    needs_triage: bool
+    rules: tuple[MatchedRule, ...]
+    ruleset_version: str
+    explanation: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["co_departments"] = list(self.co_departments)
+        out["tags"] = list(self.tags)
+        out["rules"] = [
+            {"id": r.id, "description": r.description, "role": r.role, "why": list(r.why), "effect": r.effect}
+            for r in self.rules
+        ]
+        return out
+
+
+@dataclass(frozen=True)
+class Defaults:
+    tier: Tier
+    sla: str
+    theme: str | None
+    priority: str
+
+
+_RANK = {p: i for i, p in enumerate(PRIORITIES)}
+
+
+class RuleSet:
+    """An immutable, compiled rule set. Build it with :func:`routing_rules.load_ruleset`."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        rules: list[CompiledRule],
+        sla_policies: Mapping[str, Mapping[int, TierDeadline]],
+        defaults: Defaults,
+        patterns: list[str],
+        vocabulary: Vocabulary,
+        files: tuple[str, ...],
+        examples: tuple[tuple[Any, str, int | None], ...] = (),
+    ):
+        self.version = version
+        self.rules = tuple(rules)
+        self.sla_policies = sla_policies
+        self.defaults = defaults
+        self.vocabulary = vocabulary
+        self.files = files
+        self.examples = examples
+        self.patterns = tuple(patterns)
+        self._automaton = ahocorasick_rs.AhoCorasick(patterns) if patterns else None
+
+        # The index: for each token, the rules that cannot match without it.
+        self._by_keyword: list[list[int]] = [[] for _ in patterns]
+        self._by_token: dict[tuple[str, Any], list[int]] = {}
+        unguarded = []
+        for rule in self.rules:
+            guard = rule.condition.guard()
+            if guard is None:
+                unguarded.append(rule.index)
+                continue
+            for kind, value in guard:
+                if kind == "kw":
+                    self._by_keyword[value].append(rule.index)
+                else:
+                    self._by_token.setdefault((kind, value), []).append(rule.index)
+        self._unguarded = tuple(unguarded)
+
+    def __repr__(self) -> str:
+        return f"<RuleSet {self.version} rules={len(self.rules)} keywords={len(self.patterns)}>"
+
+    @property
+    def unguarded_rules(self) -> tuple[str, ...]:
+        """Rules evaluated for every case (no keyword, category or district they need)."""
+        return tuple(self.rules[i].id for i in self._unguarded)
+
+    def deadline(self, policy: str, tier: int) -> TierDeadline:
+        return self.sla_policies[policy][tier]
+
+    def prepare(self, case: CaseInput) -> Facts:
+        f = Facts()
+        f.title = normalize(case.title)
+        f.description = normalize(case.description)
+        f.text = f.title + "\n" + f.description
+        f.title_len = len(f.title)
+        hits: dict[int, list[tuple[int, int]]] = {}
+        if self._automaton is not None:
+            for pid, start, end in self._automaton.find_matches_as_indexes(f.text, overlapping=True):
+                spans = hits.get(pid)
+                if spans is None:
+                    hits[pid] = [(start, end)]
+                else:
+                    spans.append((start, end))
+        f.hits = hits
+        f.category = case.category.strip().lower() if case.category else None
+        f.district = case.district
+        f.industry = case.industry
+        f.key_project_level = case.key_project_level
+        f.whitelisted = case.whitelisted
+        f.urgency = case.urgency
+        f.amount = case.amount
+        return f
+
+    def _candidates(self, f: Facts) -> list[int]:
+        found = set(self._unguarded)
+        by_keyword = self._by_keyword
+        for pid in f.hits:
+            found.update(by_keyword[pid])
+        for token in (("category", f.category), ("district", f.district)):
+            rules = self._by_token.get(token)
+            if rules:
+                found.update(rules)
+        return sorted(found)
+
+    def route(self, case: CaseInput) -> Decision:
+        f = self.prepare(case)
+        lead: str | None = None
+        triage = False
+        tier: Tier | None = None
+        sla = theme = None
+        priority = -1
+        co: dict[str, None] = {}
+        tags: dict[str, None] = {}
+        matched: list[CompiledRule] = []
+        for index in self._candidates(f):
+            rule = self.rules[index]
+            if not rule.condition.test(f):
+                continue
+            matched.append(rule)
+            e = rule.effect
+            lead, triage = (e.lead, e.triage) if rule.stop else (lead, triage)
+            tier = tier or e.tier
+            sla = sla or e.sla
+            theme = theme or e.theme
+            if e.priority is not None:
+                priority = max(priority, _RANK[e.priority])
+            co.update(dict.fromkeys(e.co))
+            tags.update(dict.fromkeys(e.tags))
+            if rule.stop:
+                break
+
+        d = self.defaults
+        co.pop(lead, None)  # type: ignore[arg-type]
+        tier = tier or d.tier
+        explained = tuple(
+            MatchedRule(
+                id=r.id,
+                description=r.description,
+                role=("triage" if r.effect.triage else "lead") if r.stop else "continue",
+                why=tuple(r.condition.explain(f)),
+                effect=_effect_dict(r.effect),
+            )
+            for r in matched
+        )
+        decision = Decision(
+            lead_department=lead,
+            co_departments=tuple(co),
+            tier=tier.number,
+            tier_key=tier.key,
+            sla_policy=sla or d.sla,
+            theme=theme or d.theme,
+            priority=PRIORITIES[max(priority, _RANK[d.priority])],
+            tags=tuple(tags),
+            needs_triage=lead is None,
+            rules=explained,
+            ruleset_version=self.version,
+        )
+        return _with_explanation(decision, self.vocabulary, triage)
+
+
+def _effect_dict(e: Effect) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("lead", "sla", "theme", "priority"):
+        if getattr(e, name) is not None:
+            out[name] = getattr(e, name)
+    if e.tier is not None:
+        out["tier"] = e.tier.number
+    if e.co:
+        out["co"] = list(e.co)
+    if e.tags:
+        out["tags"] = list(e.tags)
+    if e.triage:
+        out["triage"] = True
+    return out
+
+
+def _with_explanation(d: Decision, vocabulary: Vocabulary, explicit_triage: bool) -> Decision:
+    """A few lines an officer can read without knowing the rule language."""
+    depts = vocabulary.departments
+    lines = [f"{i}. {r.sentence()}" for i, r in enumerate(d.rules, 1)]
+    if d.needs_triage:
+        if explicit_triage:
+            lines.append("结论：按规则转首席服务官分拣（needs_triage）。")
+        else:
+            lines.append("结论：没有规则确定牵头部门，转首席服务官分拣（needs_triage）。")
+    else:
+        tier_name = vocabulary.tier(d.tier).name if vocabulary.tier(d.tier) else str(d.tier)
+        co = "、".join(depts.get(c, c) for c in d.co_departments)
+        lines.append(
+            f"结论：牵头部门 {depts.get(d.lead_department, d.lead_department)}"
+            + (f"，协办 {co}" if co else "")
+            + f"；起始层级 {d.tier}（{tier_name}）；时限策略 {d.sla_policy}；优先级 {d.priority}。"
+        )
+    return replace(d, explanation="\n".join(lines))
+

@@ -1,0 +1,150 @@
+"""The rule language as written in YAML (规则文件的结构), validated with pydantic.
+
+A rule set is one file or a folder of ``*.yaml`` files read in name order. A file may hold:
+
+``defaults``      the decision's values when no rule sets them (exactly once in a set);
+``sla_policies``  named deadline policies, per tier;
+``rules``         the ordered rules;
+``examples``      cases and the routing they must get, across rules.
+
+Conditions (``when``) are parsed by :mod:`routing_rules.conditions`, which gives each kind its
+own clear error; everything else is checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .vocabulary import PRIORITIES
+
+UNITS = ("working_days", "days", "hours", "minutes", "seconds")
+_DURATION = re.compile(r"^\s*(\d+)\s*([a-z_]+?)\s*$")
+_SINGULAR = {u.rstrip("s"): u for u in UNITS}
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An amount of time as a policy states it: ``3 working_days``, ``90 seconds``."""
+
+    amount: int
+    unit: str
+
+    @classmethod
+    def parse(cls, value: Any) -> "Duration":
+        if isinstance(value, Duration):
+            return value
+        if isinstance(value, dict) and len(value) == 1:
+            ((unit, amount),) = value.items()
+            value = f"{amount} {unit}"
+        if not isinstance(value, str):
+            raise ValueError(f"a duration is written like '3 working_days'; units: {', '.join(UNITS)}")
+        match = _DURATION.match(value)
+        unit = match and _SINGULAR.get(match.group(2).rstrip("s"))
+        if not match or not unit:
+            raise ValueError(f"'{value}' is not a duration; write it like '3 working_days' ({', '.join(UNITS)})")
+        return cls(int(match.group(1)), unit)
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}"
+
+    @property
+    def calendar_seconds(self) -> int | None:
+        """Length in seconds for calendar units; None for working days (they need the calendar)."""
+        factor = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}.get(self.unit)
+        return None if factor is None else self.amount * factor
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TierDeadline(_Strict):
+    """``due``: for a person's tier, time from entering it; for a meeting tier, the follow-up
+    time after the sitting. ``warn``: how long before ``due`` the handler is warned."""
+
+    due: Duration
+    warn: Duration | None = None
+
+    @field_validator("due", "warn", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else Duration.parse(value)
+
+
+class SlaPolicy(_Strict):
+    description: str = ""
+    tiers: dict[str | int, TierDeadline]
+
+
+class Then(_Strict):
+    lead: str | None = None
+    co: tuple[str, ...] = ()
+    tier: int | str | None = None
+    sla: str | None = None
+    theme: str | None = None
+    priority: Literal[PRIORITIES] | None = None  # type: ignore[valid-type]
+    tags: tuple[str, ...] = ()
+    triage: bool = False
+
+
+class Enterprise(_Strict):
+    key_project_level: str | None = None
+    whitelisted: bool | None = None
+    industry: str | None = None
+
+
+class ExampleCase(_Strict):
+    title: str = ""
+    description: str = ""
+    category: str | None = None
+    district: str | None = None
+    enterprise: Enterprise | None = None
+    amount: float | None = None
+    urgency: str | None = None
+
+
+class Expect(_Strict):
+    """What an example's routing must be; only the fields given are compared."""
+
+    lead: str | None = None
+    triage: bool | None = None
+    co: tuple[str, ...] | None = None
+    tier: int | str | None = None
+    sla: str | None = None
+    theme: str | None = None
+    priority: Literal[PRIORITIES] | None = None  # type: ignore[valid-type]
+    tags: tuple[str, ...] | None = None
+    rules: tuple[str, ...] | None = Field(None, description="rule ids that must be among those matched")
+
+
+class Example(_Strict):
+    name: str | None = None
+    case: ExampleCase
+    expect: Expect
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)
+    description: str = Field(min_length=1)
+    when: Any
+    then: Then
+    continue_: bool = Field(False, alias="continue")
+    examples: tuple[Example, ...] = ()
+
+
+class Defaults(_Strict):
+    tier: int | str = 1
+    sla: str
+    theme: str | None = None
+    priority: Literal[PRIORITIES] = "normal"  # type: ignore[valid-type]
+
+
+class RuleFile(_Strict):
+    defaults: Defaults | None = None
+    sla_policies: dict[str, SlaPolicy] = {}
+    rules: tuple[Rule, ...] = ()
+    examples: tuple[Example, ...] = ()

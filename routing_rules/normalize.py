@@ -1,0 +1,57 @@
+"""Text normalisation before matching (文本规范化).
+
+Enterprises type the way people type: traditional or simplified characters, full-width digits and
+letters, stray spaces, and sometimes pinyin glosses after characters (``發(fā)``, as in the seed
+article). Rules and cases go through the same function, so a keyword written in either script
+matches text written in either script.
+
+Steps, in this order:
+
+1. NFKC — full-width letters, digits and brackets become their ASCII forms, so the glosses'
+   brackets look the same whether typed as ``（）`` or ``()``;
+2. pinyin glosses right after a Han character are removed;
+3. traditional → simplified with OpenCC (``t2s``);
+4. all whitespace and control characters are removed (Chinese has no word spaces, so ``土 地`` must match ``土地``) and
+   Latin letters are case-folded.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+# A gloss is a bracketed pinyin syllable (or a few) after a Han character: 發(fā), 項(xiàng), 行(hang2).
+# It must carry a tone mark or a tone digit, so that an ordinary bracketed word such as 公司(LTD)
+# is kept. The Han character before it stays.
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+_GLOSS = re.compile(
+    r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+    r"\((?=[^)]*[" + _TONED + r"1-5])[a-zü" + _TONED + r"1-5]{1,24}\)",
+    re.IGNORECASE,
+)
+# Whitespace, control characters and lone surrogates (which binary-looking input can carry and
+# which OpenCC's UTF-8 boundary would choke on or truncate at) are all dropped.
+_NOISE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
+
+_converter = opencc.OpenCC("t2s")
+
+
+def normalize(text: str) -> str:
+    """Return the matching form of ``text``: NFKC, glosses removed, simplified, no whitespace."""
+    if not text:
+        return ""
+    text = _NOISE.sub("", unicodedata.normalize("NFKC", text))
+    if "(" in text:
+        text = _GLOSS.sub("", text)
+    if not text.isascii():
+        text = _converter.convert(text)
+    return text.casefold()
+
+
+@lru_cache(maxsize=65536)
+def normalize_keyword(keyword: str) -> str:
+    """Keywords are normalised once, when a rule set is compiled."""
+    return normalize(keyword)

@@ -1,0 +1,164 @@
+"""The directory (名录): the city's tiers, districts, departments, themes, categories, meeting
+series and officers, kept by the administrator as one YAML file.
+
+The default describes Luohe (``luohe.yaml`` beside this module, from the reference notes);
+``CLOSEDLOOP_DIRECTORY`` points a deployment at its own. Loading checks the file as a whole —
+unique keys, every meeting series tied to a district or theme that exists, every district and
+theme with its meeting — and reports each problem with its line, like the rule files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from routing_rules.language import Duration
+from routing_rules.source import SourceError, SourceErrors, read_document, validate
+from routing_rules.vocabulary import Tier, Vocabulary
+
+DEFAULT_DIRECTORY = Path(__file__).parent / "luohe.yaml"
+
+_KEY = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class City(_Entry):
+    key: str = Field(pattern=_KEY)
+    name: str
+    timezone: str = "Asia/Shanghai"
+    tracking_prefix: str = Field(pattern=r"^[A-Z]{1,6}$")
+
+
+class TierEntry(_Entry):
+    number: int = Field(ge=1, le=5)
+    key: str = Field(pattern=_KEY)
+    name: str
+    kind: Literal["person", "department", "meeting"]
+
+
+class District(_Entry):
+    key: str = Field(pattern=_KEY)
+    name: str
+    code: str | None = Field(None, description="GB/T 2260 division code")
+
+
+class Department(_Entry):
+    key: str = Field(pattern=_KEY)
+    name: str
+    short_name: str
+    duties: str = ""
+
+
+class Theme(_Entry):
+    key: str = Field(pattern=_KEY)
+    name: str
+
+
+class Category(_Entry):
+    key: str = Field(pattern=_KEY)
+    name: str
+
+
+class MeetingSeries(_Entry):
+    """A meeting series (例会): who meets, when (cron in local time), and the agenda cut-off."""
+
+    key: str = Field(pattern=_KEY)
+    name: str
+    tier: Literal[2, 4, 5]
+    district: str | None = None
+    theme: str | None = None
+    schedule: str = Field(description="cron expression in the city's time zone")
+    agenda_closes_before: str = "1 days"
+    secretary: str | None = None
+
+
+class Officer(_Entry):
+    """A chief service officer (首席服务官)."""
+
+    key: str = Field(pattern=_KEY)
+    name: str
+    district: str | None = None
+    title: str = ""
+
+
+class Directory(_Entry):
+    city: City
+    tiers: tuple[TierEntry, ...]
+    districts: tuple[District, ...]
+    departments: tuple[Department, ...]
+    themes: tuple[Theme, ...]
+    categories: tuple[Category, ...] = ()
+    meeting_series: tuple[MeetingSeries, ...] = ()
+    officers: tuple[Officer, ...] = ()
+
+    def vocabulary(self) -> Vocabulary:
+        """The names routing rules may refer to."""
+        return Vocabulary(
+            departments={d.key: d.name for d in self.departments},
+            districts={d.key: d.name for d in self.districts},
+            themes={t.key: t.name for t in self.themes},
+            categories={c.key: c.name for c in self.categories},
+            tiers=tuple(Tier(t.number, t.key, t.name) for t in self.tiers),
+        )
+
+
+def directory_path() -> Path:
+    return Path(os.environ.get("CLOSEDLOOP_DIRECTORY") or DEFAULT_DIRECTORY)
+
+
+def load_directory(path: Path | str | None = None) -> Directory:
+    """Read and check a directory file; :class:`SourceErrors` lists every problem with its line."""
+    doc = read_document(path or directory_path())
+    directory, errors = validate(Directory, doc.data, doc)
+    if directory is None:
+        raise SourceErrors(errors)
+
+    def fail(where: tuple, reason: str) -> None:
+        errors.append(doc.error(where, reason))
+
+    for section in ("tiers", "districts", "departments", "themes", "categories", "meeting_series", "officers"):
+        seen: set[str] = set()
+        for i, entry in enumerate(getattr(directory, section)):
+            if entry.key in seen:
+                fail((section, i, "key"), f"duplicate key '{entry.key}' in {section}")
+            seen.add(entry.key)
+    if sorted(t.number for t in directory.tiers) != [1, 2, 3, 4, 5]:
+        fail(("tiers",), "tiers must be numbered 1 to 5, each once")
+
+    districts = {d.key for d in directory.districts}
+    themes = {t.key for t in directory.themes}
+    for i, s in enumerate(directory.meeting_series):
+        here = ("meeting_series", i)
+        if s.tier == 2 and s.district not in districts:
+            fail(here + ("district",), f"a tier-2 series needs the district it serves; known: {', '.join(sorted(districts))}")
+        if s.tier == 4 and s.theme not in themes:
+            fail(here + ("theme",), f"a tier-4 series needs its theme; known: {', '.join(sorted(themes))}")
+        try:
+            Duration.parse(s.agenda_closes_before)
+        except ValueError as exc:
+            fail(here + ("agenda_closes_before",), str(exc))
+    served = {s.district for s in directory.meeting_series if s.tier == 2}
+    for i, d in enumerate(directory.districts):
+        if d.key not in served:
+            fail(("districts", i), f"district '{d.key}' has no tier-2 weekly meeting in meeting_series")
+    themed = {s.theme for s in directory.meeting_series if s.tier == 4}
+    for i, t in enumerate(directory.themes):
+        if t.key not in themed:
+            fail(("themes", i), f"theme '{t.key}' has no tier-4 weekly meeting in meeting_series")
+    if not any(s.tier == 5 for s in directory.meeting_series):
+        fail(("meeting_series",), "there is no tier-5 joint meeting series")
+    for i, o in enumerate(directory.officers):
+        if o.district is not None and o.district not in districts:
+            fail(("officers", i, "district"), f"unknown district '{o.district}'")
+    if errors:
+        raise SourceErrors(errors)
+    return directory
+
+
+__all__ = ["DEFAULT_DIRECTORY", "Directory", "SourceError", "SourceErrors", "directory_path", "load_directory"]
