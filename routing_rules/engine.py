@@ -60,7 +60,8 @@ class CaseInput:
                 raise ValueError(f"'{name}' must be text, got {type(value).__name__}")
             return value
 
-        enterprise = data.get("enterprise") or {}
+        enterprise = data.get("enterprise")
+        enterprise = {} if enterprise is None else enterprise
         if not isinstance(enterprise, Mapping):
             raise ValueError("'enterprise' must be an object with key_project_level, whitelisted, industry")
         whitelisted = enterprise.get("whitelisted")
@@ -249,6 +250,10 @@ class RuleSet:
             if rules:
                 found.update(rules)
         return sorted(found)
+
+    def candidate_rules(self, case: CaseInput) -> tuple[str, ...]:
+        """The rules the index lets through for this case, in order (for tests and diagnostics)."""
+        return tuple(self.rules[i].id for i in self._candidates(self.prepare(case)))
 
     def route(self, case: CaseInput) -> Decision:
         f = self.prepare(case)

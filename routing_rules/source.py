@@ -96,7 +96,10 @@ def parse_document(text: str, name: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        reason = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        context = exc.context or ""
+        if exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            context += f" (started at line {exc.context_mark.line + 1})"
+        reason = " ".join(p for p in (context, exc.problem) if p) or "invalid YAML"
         raise SourceErrors([SourceError(name, line, f"YAML syntax: {reason}")]) from exc
     except yaml.YAMLError as exc:
         raise SourceErrors([SourceError(name, None, f"YAML syntax: {exc}")]) from exc
