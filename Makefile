@@ -22,9 +22,10 @@ test: $(STAMP)
 	$(BIN)/closedloop rules test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Until the service exists (issue #3) this shows the part that does: routing.
 run: $(STAMP)
 	$(BIN)/closedloop rules check
-	$(BIN)/closedloop rules route < tests/data/sample-cases.jsonl
+	$(BIN)/closedloop rules test -v --cases tests/data/sample-cases.jsonl
 
 bench: $(STAMP)
 	$(BIN)/python bench/routing.py

@@ -218,8 +218,10 @@ class Keywords(Condition):
         return spans
 
     def _present(self, f: Facts, pid: int) -> bool:
+        if pid not in f.hits:
+            return False
         if self.field == "text" and not self.not_within:
-            return pid in f.hits
+            return True
         return bool(self._spans(f, pid))
 
     def test(self, f: Facts) -> bool:
@@ -242,10 +244,10 @@ class Keywords(Condition):
             for start, end in self._spans(f, pid):
                 fld = f.field_of(start)
                 offset = start if fld == "title" else start - f.title_len - 1
+                context = f.context(start, end)
                 out.append({
                     "kind": "keyword", "keyword": self.words[pid], "field": fld, "at": offset,
-                    "context": f.context(start, end),
-                    "text": f"{FIELD_NAMES[fld]}中出现「{self.words[pid]}」：{f.context(start, end)}",
+                    "context": context, "text": f"{FIELD_NAMES[fld]}中出现「{self.words[pid]}」：{context}",
                 })
         return out
 

@@ -19,7 +19,8 @@ No rule matched, or only ``continue`` rules: the case goes to the officer's tria
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 import ahocorasick_rs
@@ -101,6 +102,21 @@ class Effect:
     tags: tuple[str, ...] = ()
     triage: bool = False
 
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """The effect as the decision's explanation shows it (only what the rule sets)."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in ("lead", "sla", "theme", "priority")
+                               if getattr(self, k) is not None}
+        if self.tier is not None:
+            out["tier"] = self.tier.number
+        if self.co:
+            out["co"] = list(self.co)
+        if self.tags:
+            out["tags"] = list(self.tags)
+        if self.triage:
+            out["triage"] = True
+        return out
+
 
 @dataclass(frozen=True, eq=False)
 class CompiledRule:
@@ -147,7 +163,7 @@ class Decision:
         out["co_departments"] = list(self.co_departments)
         out["tags"] = list(self.tags)
         out["rules"] = [
-            {"id": r.id, "description": r.description, "role": r.role, "why": list(r.why), "effect": r.effect}
+            {"id": r.id, "description": r.description, "role": r.role, "why": list(r.why), "effect": dict(r.effect)}
             for r in self.rules
         ]
         return out
@@ -284,65 +300,52 @@ class RuleSet:
 
         d = self.defaults
         co.pop(lead, None)  # type: ignore[arg-type]
-        tier = tier or d.tier
         explained = tuple(
             MatchedRule(
                 id=r.id,
                 description=r.description,
                 role=("triage" if r.effect.triage else "lead") if r.stop else "continue",
                 why=tuple(r.condition.explain(f)),
-                effect=_effect_dict(r.effect),
+                effect=r.effect.summary,
             )
             for r in matched
         )
-        decision = Decision(
+        lead_tier = tier or d.tier
+        co_departments = tuple(co)
+        sla_policy = sla or d.sla
+        final_priority = PRIORITIES[max(priority, _RANK[d.priority])]
+        return Decision(
             lead_department=lead,
-            co_departments=tuple(co),
-            tier=tier.number,
-            tier_key=tier.key,
-            sla_policy=sla or d.sla,
+            co_departments=co_departments,
+            tier=lead_tier.number,
+            tier_key=lead_tier.key,
+            sla_policy=sla_policy,
             theme=theme or d.theme,
-            priority=PRIORITIES[max(priority, _RANK[d.priority])],
+            priority=final_priority,
             tags=tuple(tags),
             needs_triage=lead is None,
             rules=explained,
             ruleset_version=self.version,
+            explanation=_explain(self.vocabulary, explained, lead, triage, co_departments, lead_tier,
+                                 sla_policy, final_priority),
         )
-        return _with_explanation(decision, self.vocabulary, triage)
 
 
-def _effect_dict(e: Effect) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in ("lead", "sla", "theme", "priority"):
-        if getattr(e, name) is not None:
-            out[name] = getattr(e, name)
-    if e.tier is not None:
-        out["tier"] = e.tier.number
-    if e.co:
-        out["co"] = list(e.co)
-    if e.tags:
-        out["tags"] = list(e.tags)
-    if e.triage:
-        out["triage"] = True
-    return out
-
-
-def _with_explanation(d: Decision, vocabulary: Vocabulary, explicit_triage: bool) -> Decision:
+def _explain(vocabulary: Vocabulary, rules: tuple[MatchedRule, ...], lead: str | None, explicit_triage: bool,
+             co: tuple[str, ...], tier: Tier, sla: str, priority: str) -> str:
     """A few lines an officer can read without knowing the rule language."""
     depts = vocabulary.departments
-    lines = [f"{i}. {r.sentence()}" for i, r in enumerate(d.rules, 1)]
-    if d.needs_triage:
+    lines = [f"{i}. {r.sentence()}" for i, r in enumerate(rules, 1)]
+    if lead is None:
         if explicit_triage:
             lines.append("结论：按规则转首席服务官分拣（needs_triage）。")
         else:
             lines.append("结论：没有规则确定牵头部门，转首席服务官分拣（needs_triage）。")
     else:
-        tier_name = vocabulary.tier(d.tier).name if vocabulary.tier(d.tier) else str(d.tier)
-        co = "、".join(depts.get(c, c) for c in d.co_departments)
+        co_names = "、".join(depts.get(c, c) for c in co)
         lines.append(
-            f"结论：牵头部门 {depts.get(d.lead_department, d.lead_department)}"
-            + (f"，协办 {co}" if co else "")
-            + f"；起始层级 {d.tier}（{tier_name}）；时限策略 {d.sla_policy}；优先级 {d.priority}。"
+            f"结论：牵头部门 {depts.get(lead, lead)}"
+            + (f"，协办 {co_names}" if co_names else "")
+            + f"；起始层级 {tier.number}（{tier.name}）；时限策略 {sla}；优先级 {priority}。"
         )
-    return replace(d, explanation="\n".join(lines))
-
+    return "\n".join(lines)
