@@ -170,7 +170,7 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class Defaults:
+class DecisionDefaults:
     tier: Tier
     sla: str
     theme: str | None
@@ -189,7 +189,7 @@ class RuleSet:
         version: str,
         rules: list[CompiledRule],
         sla_policies: Mapping[str, Mapping[int, TierDeadline]],
-        defaults: Defaults,
+        defaults: DecisionDefaults,
         patterns: list[str],
         vocabulary: Vocabulary,
         files: tuple[str, ...],

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .conditions import ConditionParser, Patterns
-from .engine import CompiledRule, Defaults, Effect, RuleSet
+from .engine import CompiledRule, DecisionDefaults, Effect, RuleSet
 from .language import Example, RuleFile, SlaPolicy, Then
 from .source import Document, SourceError, SourceErrors, read_document, validate
 from .vocabulary import Tier, Vocabulary
@@ -157,7 +157,7 @@ class _Compiler:
             self._fail(doc, base, f"SLA policy '{name}' gives no deadline for: {', '.join(missing)}")
         return out
 
-    def _defaults(self, found: list, docs: list, policies: dict) -> Defaults | None:
+    def _defaults(self, found: list, docs: list, policies: dict) -> DecisionDefaults | None:
         if not found:
             where = docs[0][0] if docs else Document("rules", None)
             self._fail(where, (), "the rule set has no 'defaults' (sla, and optionally tier, theme, priority)")
@@ -169,7 +169,7 @@ class _Compiler:
         ok = self._name(doc, ("defaults", "sla"), d.sla, policies, "SLA policy")
         if d.theme is not None:
             ok &= self._name(doc, ("defaults", "theme"), d.theme, self.v.themes, "theme")
-        return Defaults(tier, d.sla, d.theme, d.priority) if tier and ok else None
+        return DecisionDefaults(tier, d.sla, d.theme, d.priority) if tier and ok else None
 
     def _effect(self, doc: Document, path: tuple, then: Then, policies: dict, stop: bool) -> Effect | None:
         n = len(self.errors)

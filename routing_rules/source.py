@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 try:  # the C parser when PyYAML was built with libyaml (the wheels are)
     from yaml import CSafeLoader as _Loader
@@ -150,8 +151,6 @@ def _build(node: yaml.Node, path: Path_, doc: Document, errors: list[SourceError
 
 def validate(model: type, data: Any, doc: Document, base: Path_ = ()) -> tuple[Any, list[SourceError]]:
     """Validate ``data`` with a pydantic model, turning its errors into file-and-line errors."""
-    from pydantic import ValidationError
-
     try:
         return model.model_validate(data), []
     except ValidationError as exc:

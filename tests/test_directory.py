@@ -1,6 +1,6 @@
 import pytest
 
-from service.directory import SourceErrors, load_directory
+from service.directory import DEFAULT_DIRECTORY, SourceErrors, load_directory
 
 
 def test_default_directory_describes_luohe():
@@ -18,7 +18,7 @@ def test_default_directory_describes_luohe():
 
 
 def test_bad_directory_lists_every_problem_with_lines(tmp_path):
-    text = (load_directory.__globals__["DEFAULT_DIRECTORY"]).read_text(encoding="utf-8")
+    text = DEFAULT_DIRECTORY.read_text(encoding="utf-8")
     text = text.replace("{key: yancheng, name: 郾城区", "{key: yuanhui, name: 郾城区")  # duplicate key
     text = text.replace("tier: 4, theme: investment", "tier: 4, theme: tourism")  # unknown theme
     path = tmp_path / "dir.yaml"

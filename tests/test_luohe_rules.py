@@ -32,7 +32,9 @@ def test_shared_sample_cases_are_the_ones_tested(luohe):
     assert all(routed_to(luohe, item) in item["expect"] for item in shared)
 
 
-@pytest.mark.parametrize("item", labelled(DATA / "holdout-cases.jsonl"), ids=lambda i: i["id"])
+@pytest.mark.parametrize(
+    "item", labelled(DATA / "holdout-cases.jsonl") + labelled(DATA / "fresh-cases.jsonl"), ids=lambda i: i["id"]
+)
 def test_holdout_cases(luohe, item):
     assert routed_to(luohe, item) in item["expect"]
 
