@@ -1,8 +1,9 @@
-"""The ``closedloop`` command."""
+"""The ``closedloop`` command: init, demo, serve, and the rules tools."""
 
 from __future__ import annotations
 
 import click
+from sqlalchemy import select
 
 from routing_rules.cli import rules
 
@@ -14,6 +15,66 @@ def main() -> None:
 
 
 main.add_command(rules)
+
+
+def _runtime():
+    from .runtime import Runtime
+
+    return Runtime.build()
+
+
+@main.command()
+def init() -> None:
+    """Migrate the database and load the directory; print a first admin key if there is none."""
+    from .auth import keys
+    from .auth.models import ApiKey
+    from .migrate import load_directory_rows, upgrade
+
+    rt = _runtime()
+    upgrade(rt)
+    with rt.session() as session:
+        counts = load_directory_rows(session, rt.directory)
+        if rt.settings.admin_token:
+            keys.ensure_bootstrap_admin(session, rt.settings.admin_token)
+            admin_note = "admin key: CLOSEDLOOP_ADMIN_TOKEN"
+        elif session.scalar(select(ApiKey).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))) is None:
+            _, key = keys.issue(session, "admin", label="closedloop init")
+            admin_note = f"first admin key (shown once): {key}"
+        else:
+            admin_note = "an admin key exists already"
+        session.commit()
+    click.echo(f"database ready: {rt.settings.database_url}")
+    click.echo("directory loaded: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    click.echo(admin_note)
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo data (once) and print fresh demo keys."""
+    from . import demo as demo_data
+
+    rt = _runtime()
+    with rt.session() as session:
+        created = demo_data.load(rt, session)
+        issued = demo_data.issue_keys(rt, session)
+        session.commit()
+    click.echo("demo data " + ("loaded" if created else "already present"))
+    click.echo("demo keys (new on every run; the previous ones are revoked):")
+    for role, label, key in issued:
+        click.echo(f"  {role:<11} {label:<28} {key}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="API processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    click.echo(f"closedloop on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("service.asgi:app", host=host, port=port, workers=workers, log_level="info")
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,1 @@
+"""Alembic migrations for closedloop; run by `closedloop init` (service/migrate.py)."""

@@ -1,0 +1,5 @@
+"""The ASGI entry point: ``uvicorn service.asgi:app`` (configuration from the environment)."""
+
+from .app import create_app
+
+app = create_app()

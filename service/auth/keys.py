@@ -1,0 +1,71 @@
+"""API keys: issued once, stored as SHA-256 hashes, bound to a role and its scope.
+
+Keys are 256 random bits, so a fast hash is enough: there is nothing to brute-force, and every
+request can be checked with one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..errors import Invalid, NotFound, Unauthorized
+from .models import ApiKey
+from .principal import ROLES, Principal
+
+BOOTSTRAP_ID = "admin-token"
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue(session: Session, role: str, *, enterprise_id: int | None = None, officer_id: str | None = None,
+          department: str | None = None, series: str | None = None, label: str = "") -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the key itself, which is never stored or shown again."""
+    if role not in ROLES:
+        raise Invalid(f"role: must be one of {', '.join(ROLES)}")
+    needed = {"enterprise": ("enterprise_id", enterprise_id), "officer": ("officer_id", officer_id),
+              "department": ("department", department), "secretary": ("series", series)}.get(role)
+    if needed and needed[1] is None:
+        raise Invalid(f"{needed[0]}: a {role} key needs its {needed[0]} (what the holder may see)")
+    key_id = secrets.token_hex(8)
+    key = f"cl_{key_id}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(id=key_id, key_hash=digest(key), role=role, enterprise_id=enterprise_id, officer_id=officer_id,
+                 department=department, series=series, label=label, created_at=utcnow())
+    session.add(row)
+    return row, key
+
+
+def ensure_bootstrap_admin(session: Session, token: str) -> None:
+    """CLOSEDLOOP_ADMIN_TOKEN becomes the first admin key (and follows the variable if it changes)."""
+    row = session.get(ApiKey, BOOTSTRAP_ID)
+    if row is None:
+        session.add(ApiKey(id=BOOTSTRAP_ID, key_hash=digest(token), role="admin", label="CLOSEDLOOP_ADMIN_TOKEN",
+                           created_at=utcnow()))
+    elif not hmac.compare_digest(row.key_hash, digest(token)) or row.revoked_at is not None:
+        row.key_hash, row.revoked_at = digest(token), None
+
+
+def authenticate(session: Session, authorization: str | None) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized("Authorization: send 'Authorization: Bearer <api key>'")
+    key = authorization[7:].strip()
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(key)))
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("Authorization: this API key is unknown or revoked")
+    return Principal(row.id, row.role, row.enterprise_id, row.officer_id, row.department, row.series)
+
+
+def revoke(session: Session, key_id: str) -> ApiKey:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"no API key with id '{key_id}'")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row

@@ -1,0 +1,107 @@
+"""Case endpoints: submit, list, read, and one POST per action of the state machine."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from sqlalchemy.orm import Session
+
+from ..app import db, principal, runtime
+from ..auth.principal import Principal
+from ..errors import Invalid
+from ..runtime import Runtime
+from . import service
+from .machine import PAUSED, TRANSITIONS
+from .models import Case
+from .schemas import ACTION_BODIES, CaseDetail, CaseList, CaseOut, CaseSubmission
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def case_out(case: Case, rt: Runtime) -> dict:
+    tier = rt.directory.vocabulary().tier(case.tier)
+    return {
+        **{c: getattr(case, c) for c in CaseOut.model_fields if hasattr(Case, c)},
+        "tier_key": tier.key if tier else str(case.tier),
+        "tier_name": tier.name if tier else str(case.tier),
+        "paused": case.status in PAUSED,
+        "routing": case.routing,
+    }
+
+
+def _etag(response: Response, case: Case) -> None:
+    response.headers["ETag"] = f'"{case.version}"'
+
+
+def _if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    match = _ETAG.match(value)
+    if not match:
+        raise Invalid('If-Match: send the case version as the ETag gave it, e.g. If-Match: "3"')
+    return int(match.group(1))
+
+
+@router.post("", status_code=201, response_model=CaseOut)
+def submit(body: CaseSubmission, response: Response, session: Session = Depends(db),
+           p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
+           idempotency_key: Annotated[str | None, Header(max_length=200)] = None):
+    """Submit a case: routed at once, with its deadline. Honours `Idempotency-Key`."""
+    case, replayed = service.submit(session, rt, p, body, idempotency_key)
+    session.commit()
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/v1/cases/{case.id}"
+    _etag(response, case)
+    return case_out(case, rt)
+
+
+@router.get("", response_model=CaseList)
+def list_cases(session: Session = Depends(db), p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
+               status: str | None = None, tier: Annotated[int | None, Query(ge=1, le=5)] = None,
+               department: str | None = None, district: str | None = None, overdue: bool | None = None,
+               triage: bool | None = None, text: Annotated[str | None, Query(max_length=100)] = None,
+               cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50):
+    """Cases the caller may see, newest first; filters combine; `next_cursor` pages on."""
+    rows, next_cursor = service.list_cases(session, rt, p, status=status, tier=tier, department=department,
+                                           district=district, overdue=overdue, triage=triage, text=text,
+                                           cursor=cursor, limit=limit)
+    return {"items": [case_out(c, rt) for c in rows], "next_cursor": next_cursor}
+
+
+@router.get("/{case_id}", response_model=CaseDetail)
+def get_case(case_id: int, response: Response, session: Session = Depends(db), p: Principal = Depends(principal),
+             rt: Runtime = Depends(runtime)):
+    """One case with its timeline."""
+    case, _ = service.load(session, p, case_id)
+    _etag(response, case)
+    events = service.timeline(session, case)
+    return {**case_out(case, rt), "timeline": [
+        {"id": e.id, "type": e.type, "at": e.at, "actor": e.actor, "data": e.data} for e in events]}
+
+
+def _action_endpoint(action: str, body_model: type):
+    def endpoint(case_id: int, body: body_model, response: Response,  # type: ignore[valid-type]
+                 session: Session = Depends(db), p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
+                 if_match: Annotated[str | None, Header()] = None):
+        case = service.act(session, rt, p, case_id, action, body, _if_match(if_match))
+        session.commit()
+        _etag(response, case)
+        return case_out(case, rt)
+
+    # annotations are strings in this module; the body's model is a closure variable, so give
+    # FastAPI the class itself
+    endpoint.__annotations__["body"] = body_model
+    endpoint.__name__ = action.replace("-", "_")
+    t = TRANSITIONS[action]
+    endpoint.__doc__ = (f"{t.summary}. Allowed from: {', '.join(sorted(t.sources))}; by: "
+                        f"{', '.join(sorted(t.who))}. `If-Match` with the version guards against lost updates.")
+    return endpoint
+
+
+for _action, _model in ACTION_BODIES.items():
+    router.add_api_route(f"/{{case_id}}/{_action}", _action_endpoint(_action, _model), methods=["POST"],
+                         response_model=CaseOut, name=_action)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, Float, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, JSONType, UTCDateTime, utcnow
+
+
+class Case(Base):
+    """诉求 — an enterprise's demand, and where it stands on the ladder."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_due", "due_at"),
+        Index("ix_cases_status_tier", "status", "tier"),
+        Index("ix_cases_lead", "lead_department"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(32), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    district: Mapped[str] = mapped_column(String(40), index=True)
+    officer_id: Mapped[str | None] = mapped_column(String(60), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(40))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    urgency: Mapped[str] = mapped_column(String(10), default="normal")
+    attachments: Mapped[list] = mapped_column(JSONType, default=list)
+
+    status: Mapped[str] = mapped_column(String(24))
+    tier: Mapped[int] = mapped_column(Integer)
+    lead_department: Mapped[str | None] = mapped_column(String(40))
+    co_departments: Mapped[list] = mapped_column(JSONType, default=list)
+    needs_triage: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[str] = mapped_column(String(10))
+    tags: Mapped[list] = mapped_column(JSONType, default=list)
+    sla_policy: Mapped[str] = mapped_column(String(40))
+    theme: Mapped[str | None] = mapped_column(String(40))
+    routing: Mapped[dict] = mapped_column(JSONType)
+    sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sittings.id"), index=True)
+
+    # The clock: due_at is null while paused; paused_remaining holds what was left.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_remaining: Mapped[float | None] = mapped_column(Float)  # seconds (working or calendar)
+    paused_remaining_warn: Mapped[float | None] = mapped_column(Float)
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 督办: overdue at tier 5
+    pending_extension: Mapped[dict | None] = mapped_column(JSONType)
+    confirm_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    events: Mapped[list["CaseEvent"]] = relationship(order_by="CaseEvent.id", lazy="raise")
+
+
+class CaseEvent(Base):
+    """An append-only record of one change (or comment) on a case."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+
+class CaseTier(Base):
+    """One row per case and tier entered: the guard that makes a tier change happen once."""
+
+    __tablename__ = "case_tiers"
+    __table_args__ = (UniqueConstraint("case_id", "tier", name="uq_case_tier"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    tier: Mapped[int] = mapped_column(Integer)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(40))
+
+
+class TrackingCounter(Base):
+    """Per prefix and year, the last tracking number given. Incremented inside the case's own
+    transaction, so a rolled-back submission gives its number back: no gaps."""
+
+    __tablename__ = "tracking_counters"
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+    principal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

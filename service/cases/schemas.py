@@ -1,0 +1,153 @@
+"""What the case endpoints take and give (field names are DESIGN.md's contract)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Attachment(_In):
+    name: str = Field(min_length=1, max_length=200)
+    size: int | None = Field(None, ge=0)
+    content_type: str | None = Field(None, max_length=100)
+    url: str | None = Field(None, max_length=1000)
+
+
+class CaseSubmission(_In):
+    title: str = Field(min_length=1, max_length=200, description="the problem in a line")
+    description: str = Field(min_length=1, max_length=20000)
+    category: str | None = Field(None, description="a category key from GET /v1/directory")
+    amount: Decimal | None = Field(None, ge=0, le=Decimal("1e15"), description="yuan")
+    urgency: Literal["normal", "urgent"] = "normal"
+    enterprise_id: int | None = Field(None, description="only when an officer files on an enterprise's behalf")
+    attachments: list[Attachment] = Field(default_factory=list, max_length=50)
+
+
+class TextBody(_In):
+    text: str = Field(min_length=1, max_length=20000)
+
+
+class ReasonBody(_In):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class OptionalReasonBody(_In):
+    reason: str | None = Field(None, max_length=5000)
+
+
+class EmptyBody(_In):
+    pass
+
+
+class ResolveBody(_In):
+    resolution: str = Field(min_length=1, max_length=20000)
+
+
+class ConfirmBody(_In):
+    satisfied: bool
+    rating: int | None = Field(None, ge=1, le=5, description="1–5; required when satisfied")
+    comment: str | None = Field(None, max_length=5000)
+
+
+class ExtendBody(_In):
+    until: AwareDatetime = Field(description="the new deadline, with its time zone")
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class ApproveExtensionBody(_In):
+    approve: bool = True
+    reason: str | None = Field(None, max_length=5000)
+
+
+class ReassignBody(_In):
+    lead_department: str
+    co_departments: list[str] = Field(default_factory=list)
+
+
+ACTION_BODIES: dict[str, type[_In]] = {
+    "accept": EmptyBody,
+    "comment": TextBody,
+    "request-info": TextBody,
+    "supplement": TextBody,
+    "resolve": ResolveBody,
+    "confirm": ConfirmBody,
+    "escalate": ReasonBody,
+    "extend": ExtendBody,
+    "approve-extension": ApproveExtensionBody,
+    "object": ReasonBody,
+    "reassign": ReassignBody,
+    "withdraw": OptionalReasonBody,
+}
+
+
+class Routing(BaseModel):
+    ruleset_version: str
+    rules: list[dict[str, Any]]
+    needs_triage: bool
+    explanation: str
+
+
+class CaseOut(BaseModel):
+    id: int
+    tracking_no: str
+    enterprise_id: int
+    title: str
+    description: str
+    category: str | None
+    amount: Decimal | None
+    urgency: str
+    attachments: list[dict[str, Any]]
+    status: str
+    tier: int
+    tier_key: str
+    tier_name: str
+    lead_department: str | None
+    co_departments: list[str]
+    needs_triage: bool
+    officer_id: str | None
+    district: str
+    priority: str
+    tags: list[str]
+    sla_policy: str
+    theme: str | None
+    due_at: datetime | None
+    warn_at: datetime | None
+    due_provisional: bool
+    paused: bool
+    supervised: bool
+    pending_extension: dict[str, Any] | None
+    confirm_due_at: datetime | None
+    sitting_id: int | None
+    resolution: str | None
+    rating: int | None
+    routing: Routing
+    created_at: datetime
+    updated_at: datetime
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    version: int
+
+
+class EventOut(BaseModel):
+    id: int
+    type: str
+    at: datetime
+    actor: str
+    data: dict[str, Any]
+
+
+class CaseDetail(CaseOut):
+    timeline: list[EventOut]
+
+
+class CaseList(BaseModel):
+    items: list[CaseOut]
+    next_cursor: str | None

@@ -1,0 +1,373 @@
+"""Case operations (诉求办理): submit, act, read. Each change is one transaction that writes the
+case, its append-only event and the notifications it causes, or nothing at all.
+
+The API calls these with a session it commits; the domain decisions live here and in
+``machine.py`` (which action from which status), ``escalation/`` (deadlines and tiers) and
+``notifications/outbox.py`` (who hears of it).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from routing_rules import CaseInput
+
+from ..auth.principal import Principal, co_department, relations, visible_cases
+from ..directory.models import Sitting
+from ..enterprises.models import Enterprise
+from ..errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from ..escalation import clock
+from ..escalation.ladder import TOP_TIER, enter_tier, restart_tier
+from ..notifications import outbox
+from ..runtime import Runtime
+from . import machine
+from .models import Case, CaseEvent, IdempotencyRecord, TrackingCounter
+from .schemas import CaseSubmission
+
+
+# ---------------------------------------------------------------------------- events
+def record(session: Session, case: Case, type_: str, actor: str, now: datetime, data: dict | None = None,
+           secretary_series: str | None = None) -> CaseEvent:
+    """Append an event and queue its notifications (same transaction as the change)."""
+    event = CaseEvent(case_id=case.id, type=type_, at=now, actor=actor, data=data or {})
+    session.add(event)
+    session.flush()
+    outbox.write(session, case, event, secretary_series)
+    return event
+
+
+def _sitting_series(session: Session, case: Case) -> str | None:
+    if case.sitting_id is None:
+        return None
+    return session.scalar(select(Sitting.series_key).where(Sitting.id == case.sitting_id))
+
+
+# ---------------------------------------------------------------------------- submit
+def next_tracking_no(session: Session, prefix: str, year: int) -> str:
+    """LH-2026-000123: per prefix and year, gapless. The counter row is locked by the UPDATE until
+    the submitting transaction ends, so concurrent submissions queue for their numbers and a
+    rolled-back one gives its number back."""
+    stmt = (update(TrackingCounter).where(TrackingCounter.prefix == prefix, TrackingCounter.year == year)
+            .values(value=TrackingCounter.value + 1).returning(TrackingCounter.value))
+    value = session.execute(stmt).scalar()
+    if value is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(TrackingCounter).values(prefix=prefix, year=year, value=1))
+            value = 1
+        except IntegrityError:  # another submission created the year's counter first
+            value = session.execute(stmt).scalar_one()
+    return f"{prefix}-{year}-{value:06d}"
+
+
+def _request_hash(body: CaseSubmission, enterprise_id: int) -> str:
+    canonical = json.dumps({**body.model_dump(mode="json"), "enterprise_id": enterprise_id},
+                           sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _submitter(session: Session, p: Principal, body: CaseSubmission) -> Enterprise:
+    if p.role == "enterprise":
+        if body.enterprise_id not in (None, p.enterprise_id):
+            raise Forbidden("enterprise_id: an enterprise files only its own cases; leave it out")
+        ent_id = p.enterprise_id
+    elif p.role in ("officer", "admin"):
+        if body.enterprise_id is None:
+            raise Invalid("enterprise_id: an officer or admin filing a case names the enterprise it is for")
+        ent_id = body.enterprise_id
+    else:
+        raise Forbidden("only enterprises, their officers and admins submit cases")
+    enterprise = session.get(Enterprise, ent_id)
+    if enterprise is None or (p.role == "officer" and enterprise.officer_id != p.officer_id):
+        raise NotFound(f"enterprise_id: no enterprise {ent_id} that you serve")
+    return enterprise
+
+
+def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
+           idempotency_key: str | None = None) -> tuple[Case, bool]:
+    """Route and store a new case; returns (case, replayed)."""
+    enterprise = _submitter(session, p, body)
+    if body.category is not None and body.category not in rt.directory.vocabulary().categories:
+        known = ", ".join(c.key for c in rt.directory.categories)
+        raise Invalid(f"category: unknown category '{body.category}'; use one of: {known}, or leave it out")
+    request_hash = _request_hash(body, enterprise.id)
+    if idempotency_key is not None:
+        replay = _claim_idempotency(session, p.key_id, idempotency_key, request_hash)
+        if replay is not None:
+            return replay, True
+
+    now = rt.clock()
+    decision = rt.rules.current.route(CaseInput(
+        title=body.title, description=body.description, category=body.category, district=enterprise.district,
+        key_project_level=enterprise.key_project_level, whitelisted=enterprise.whitelisted,
+        industry=enterprise.industry, amount=float(body.amount) if body.amount is not None else None,
+        urgency=body.urgency,
+    ))
+    year = rt.calendar.local_date(now).year
+    case = Case(
+        tracking_no=next_tracking_no(session, rt.tracking_prefix, year), enterprise_id=enterprise.id,
+        district=enterprise.district, officer_id=enterprise.officer_id, title=body.title,
+        description=body.description, category=body.category, amount=body.amount, urgency=body.urgency,
+        attachments=[a.model_dump() for a in body.attachments], status=machine.OPEN, tier=decision.tier,
+        lead_department=decision.lead_department, co_departments=list(decision.co_departments),
+        needs_triage=decision.needs_triage, priority=decision.priority, tags=list(decision.tags),
+        sla_policy=decision.sla_policy, theme=decision.theme, created_at=now, updated_at=now, version=1,
+        routing={"ruleset_version": decision.ruleset_version, "needs_triage": decision.needs_triage,
+                 "rules": decision.to_dict()["rules"], "explanation": decision.explanation},
+    )
+    session.add(case)
+    session.flush()
+    record(session, case, "submitted", p.actor, now, {"title": case.title})
+    placed = enter_tier(session, rt, case, decision.tier, now, "routed")
+    record(session, case, "routed", "system", now, {
+        "lead_department": case.lead_department, "co_departments": case.co_departments,
+        "needs_triage": case.needs_triage, "sla_policy": case.sla_policy, "priority": case.priority,
+        "rules": [r.id for r in decision.rules], "ruleset_version": decision.ruleset_version, **placed,
+    }, _sitting_series(session, case))
+    if idempotency_key is not None:
+        session.get(IdempotencyRecord, (p.key_id, idempotency_key)).case_id = case.id
+    return case, False
+
+
+def _claim_idempotency(session: Session, principal: str, key: str, request_hash: str) -> Case | None:
+    """Returns the case of an earlier identical request, or claims the key for this one.
+
+    Two concurrent requests with one key: the second INSERT waits on the first's unique-index
+    entry; when the first commits, the second fails, rolls back and answers with its case."""
+    existing = session.get(IdempotencyRecord, (principal, key))
+    if existing is None:
+        try:
+            with session.begin_nested():
+                session.add(IdempotencyRecord(principal=principal, key=key, request_hash=request_hash))
+            return None
+        except IntegrityError:
+            session.rollback()
+            existing = session.get(IdempotencyRecord, (principal, key))
+    if existing.request_hash != request_hash:
+        raise Conflict("Idempotency-Key: this key was used with a different request body; use a new key")
+    return session.get(Case, existing.case_id)
+
+
+# ---------------------------------------------------------------------------- read
+def load(session: Session, p: Principal, case_id: int, for_update: bool = False) -> tuple[Case, set[str]]:
+    stmt = select(Case).where(Case.id == case_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    case = session.scalar(stmt)
+    rel = relations(p, case, _sitting_series(session, case)) if case is not None else set()
+    if not rel:  # someone else's case is not found, not forbidden: its existence is not theirs
+        raise NotFound(f"no case {case_id}")
+    return case, rel
+
+
+def timeline(session: Session, case: Case) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+
+
+def encode_cursor(case_id: int) -> str:
+    return base64.urlsafe_b64encode(f"c{case_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("c"):
+            raise ValueError
+        return int(raw[1:])
+    except ValueError:
+        raise Invalid("cursor: not a cursor this API gave; pass next_cursor from the previous page") from None
+
+
+def list_cases(session: Session, rt: Runtime, p: Principal, *, status: str | None = None, tier: int | None = None,
+               department: str | None = None, district: str | None = None, overdue: bool | None = None,
+               triage: bool | None = None, text: str | None = None, cursor: str | None = None,
+               limit: int = 50) -> tuple[list[Case], str | None]:
+    dialect = session.get_bind().dialect.name
+    stmt = select(Case).where(visible_cases(p, dialect))
+    if status is not None:
+        if status not in machine.STATUSES:
+            raise Invalid(f"status: must be one of {', '.join(machine.STATUSES)}")
+        stmt = stmt.where(Case.status == status)
+    if tier is not None:
+        stmt = stmt.where(Case.tier == tier)
+    if department is not None:
+        stmt = stmt.where(or_(Case.lead_department == department, co_department(department, dialect)))
+    if district is not None:
+        stmt = stmt.where(Case.district == district)
+    if overdue is not None:
+        late = (Case.due_at < rt.clock()) & Case.status.in_(machine.ACTIVE - machine.PAUSED)
+        stmt = stmt.where(late if overdue else ~late | Case.due_at.is_(None))
+    if triage is not None:
+        stmt = stmt.where(Case.needs_triage.is_(triage))
+    if text:
+        like = f"%{text.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(Case.title.like(like), Case.description.like(like), Case.tracking_no.like(like)))
+    if cursor:
+        stmt = stmt.where(Case.id < decode_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1].id) if more and rows else None)
+
+
+# ---------------------------------------------------------------------------- act
+def act(session: Session, rt: Runtime, p: Principal, case_id: int, action: str, body: Any,
+        if_match: int | None = None) -> Case:
+    """Apply one action of the state machine to a case, under a row lock."""
+    case, rel = load(session, p, case_id, for_update=True)
+    if if_match is not None and if_match != case.version:
+        raise PreconditionFailed(f"If-Match: the case is at version {case.version}, not {if_match}; "
+                                 "read it again and retry", version=case.version)
+    transition = machine.check(action, case.status, rel)
+    now = rt.clock()
+    event_type, data = _APPLY[action](session, rt, case, body, now, p)
+    if transition.target is not None:
+        case.status = transition.target
+    case.version += 1
+    case.updated_at = now
+    record(session, case, event_type, p.actor, now, data, _sitting_series(session, case))
+    return case
+
+
+def _accept(session, rt, case, body, now, p):
+    case.accepted_at = case.accepted_at or now
+    return "accepted", {}
+
+
+def _comment(session, rt, case, body, now, p):
+    return "commented", {"text": body.text}
+
+
+def _request_info(session, rt, case, body, now, p):
+    clock.pause(rt, case, now)
+    return "info_requested", {"text": body.text}
+
+
+def _supplement(session, rt, case, body, now, p):
+    clock.resume(rt, case, now)
+    return "supplemented", {"text": body.text, "due_at": _iso(case.due_at)}
+
+
+def _resolve(session, rt, case, body, now, p):
+    clock.pause(rt, case, now)
+    case.resolution = body.resolution
+    case.resolved_at = now
+    case.confirm_due_at, _ = rt.calendar.after(now, rt.settings.confirm_window)
+    return "resolved", {"resolution": body.resolution, "confirm_due_at": _iso(case.confirm_due_at)}
+
+
+def _confirm(session, rt, case, body, now, p):
+    if body.satisfied:
+        if body.rating is None:
+            raise Invalid("rating: a satisfied confirmation carries a rating from 1 to 5")
+        case.status, case.satisfied, case.rating = machine.CLOSED, True, body.rating
+        case.closed_at, case.confirm_due_at, case.paused_remaining = now, None, None
+        return "closed", {"satisfied": True, "rating": body.rating, "comment": body.comment}
+    # 重办: not satisfied — reopened one tier up with a new deadline, waiting to be accepted again
+    case.status, case.satisfied, case.rating = machine.OPEN, False, body.rating
+    case.reopen_count += 1
+    case.resolved_at = case.confirm_due_at = None
+    placed = _climb(session, rt, case, now, "reopened")
+    return "reopened", {"satisfied": False, "rating": body.rating, "comment": body.comment, **placed}
+
+
+def _escalate(session, rt, case, body, now, p):
+    if case.tier >= TOP_TIER:
+        raise Conflict(f"the case is at tier {TOP_TIER}, the top of the ladder; it is supervised (督办), "
+                       "not escalated further", current_current_status=case.status)
+    return "escalated", {"reason": body.reason, "from_tier": case.tier, "by": "hand",
+                         **enter_tier(session, rt, case, case.tier + 1, now, "manual")}
+
+
+def _climb(session, rt, case, now, reason) -> dict:
+    if case.tier >= TOP_TIER:
+        case.supervised = True
+        return {"from_tier": case.tier, **restart_tier(session, rt, case, now, reason), "supervised": True}
+    return {"from_tier": case.tier, **enter_tier(session, rt, case, case.tier + 1, now, reason)}
+
+
+def _extend(session, rt, case, body, now, p):
+    if case.pending_extension:
+        raise Conflict("an extension request is already pending; the officer must decide it first",
+                       current_status=case.status)
+    if case.due_at is None or now >= case.due_at:
+        raise Conflict("extensions are asked before the deadline; this one has passed", current_current_status=case.status)
+    if body.until <= case.due_at:
+        raise Invalid(f"until: must be after the current deadline {case.due_at.isoformat()}")
+    case.pending_extension = {"until": body.until.isoformat(), "reason": body.reason, "by": p.actor,
+                              "at": now.isoformat()}
+    return "extension_requested", dict(case.pending_extension)
+
+
+def _approve_extension(session, rt, case, body, now, p):
+    pending = case.pending_extension
+    if not pending:
+        raise Conflict("there is no pending extension request", current_current_status=case.status)
+    case.pending_extension = None
+    data = {"approved": body.approve, "until": pending["until"], "reason": body.reason}
+    if body.approve:
+        clock.move_deadline(rt, case, datetime.fromisoformat(pending["until"]))
+    return "extension_decided", data
+
+
+def _object(session, rt, case, body, now, p):
+    rules = [r["id"] for r in case.routing.get("rules", ()) if r.get("role") == "lead"]
+    data = {"reason": body.reason, "lead_department": case.lead_department, "rules": rules}
+    case.lead_department, case.co_departments, case.needs_triage = None, [], True
+    return "objected", data
+
+
+def _reassign(session, rt, case, body, now, p):
+    known = rt.directory.vocabulary().departments
+    for name in [body.lead_department, *body.co_departments]:
+        if name not in known:
+            raise Invalid(f"lead_department/co_departments: unknown department '{name}'; see GET /v1/directory")
+    data = {"from": case.lead_department, "lead_department": body.lead_department,
+            "co_departments": [d for d in body.co_departments if d != body.lead_department]}
+    case.lead_department, case.co_departments = body.lead_department, data["co_departments"]
+    case.needs_triage = False
+    return "reassigned", data
+
+
+def _withdraw(session, rt, case, body, now, p):
+    case.closed_at, case.due_at, case.warn_at, case.paused_remaining = now, None, None, None
+    return "withdrawn", {"reason": body.reason}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+_APPLY = {
+    "accept": _accept, "comment": _comment, "request-info": _request_info, "supplement": _supplement,
+    "resolve": _resolve, "confirm": _confirm, "escalate": _escalate, "extend": _extend,
+    "approve-extension": _approve_extension, "object": _object, "reassign": _reassign, "withdraw": _withdraw,
+}
+assert set(_APPLY) == set(machine.TRANSITIONS)
+
+
+# ---------------------------------------------------------------------------- confirmation window
+def close_unconfirmed(session: Session, rt: Runtime, now: datetime, limit: int = 500) -> list[str]:
+    """Close, as confirmed by default, resolved cases whose confirmation window has passed.
+    Run by the sweep (issue #4); guarded so that a second run changes nothing."""
+    rows = list(session.scalars(
+        select(Case).where(Case.status == machine.RESOLVED, Case.confirm_due_at <= now)
+        .order_by(Case.confirm_due_at).limit(limit).with_for_update(skip_locked=True)))
+    for case in rows:
+        case.status, case.closed_at, case.confirm_due_at = machine.CLOSED, now, None
+        case.version += 1
+        case.updated_at = now
+        record(session, case, "closed", "system", now, {"satisfied": None, "by_default": True})
+    return [c.tracking_no for c in rows]
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count(Case.id))) or 0

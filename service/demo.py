@@ -1,0 +1,151 @@
+"""Demo data for `make run`: a dozen enterprises and cases in every status and tier, made through
+the same domain functions the API uses, on a clock that starts three weeks ago."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum.cn import uscc
+
+from .auth import keys
+from .auth.models import ApiKey
+from .auth.principal import Principal
+from .cases import service as cases
+from .cases.schemas import (ApproveExtensionBody, ConfirmBody, EmptyBody, ExtendBody, OptionalReasonBody,
+                            ReasonBody, ReassignBody, ResolveBody, TextBody, CaseSubmission)
+from .db import utcnow
+from .enterprises.models import Enterprise
+from .runtime import Runtime
+
+SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "data" / "sample-cases.jsonl"
+DEMO_LABEL = "demo"
+
+ENTERPRISES = [  # name, district, industry, key-project level, white-listed, officer
+    ("漯河双汇食品深加工有限公司", "yuanhui", "food", "provincial", True, "officer-yuanhui-1"),
+    ("漯河卫龙调味品有限公司", "shaoling", "food", "municipal", True, "officer-shaoling-1"),
+    ("临颍县冷链物流有限公司", "linying", "logistics", "none", False, "officer-linying-1"),
+    ("漯河经开区智能装备有限公司", "etdz", "equipment", "municipal", False, "officer-etdz-1"),
+    ("源汇区包装材料有限公司", "yuanhui", "packaging", "none", False, "officer-yuanhui-1"),
+    ("召陵区生物科技有限公司", "shaoling", "biotech", "none", True, "officer-shaoling-1"),
+    ("临颍县休闲食品有限公司", "linying", "food", "none", False, "officer-linying-1"),
+    ("漯河新材料科技有限公司", "etdz", "materials", "provincial", False, "officer-etdz-1"),
+    ("郾城区商贸有限公司", "yancheng", "trade", "none", False, None),
+    ("舞阳县盐化工有限公司", "wuyang", "chemicals", "municipal", False, None),
+    ("西城区电子商务有限公司", "xicheng", "ecommerce", "none", False, None),
+    ("示范区农产品加工有限公司", "demo-zone", "food", "none", False, None),
+]
+
+
+def credit_code(rng: random.Random) -> str:
+    body = "91" + "411100" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
+    return body + uscc.calc_check_digit(body)
+
+
+class _Clock:
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+def load(rt: Runtime, session: Session) -> bool:
+    """Create the demo data once; returns False when it is already there."""
+    if session.scalar(select(Enterprise).where(Enterprise.name == ENTERPRISES[0][0])) is not None:
+        return False
+    rng = random.Random(2026)
+    clock = _Clock(utcnow() - timedelta(days=21))
+    drt = replace(rt, clock=clock)
+    admin = Principal("demo", "admin")
+    ents = []
+    for name, district, industry, level, white, officer in ENTERPRISES:
+        ent = Enterprise(credit_code=credit_code(rng), name=name, district=district, industry=industry,
+                         key_project_level=level, whitelisted=white, officer_id=officer, created_at=clock())
+        session.add(ent)
+        ents.append(ent)
+    session.flush()
+
+    def do(case, action, body, who=admin):
+        cases.act(session, drt, who, case.id, action, body)
+        clock.advance(hours=2)
+
+    def lead(case):
+        return Principal("demo-dept", "department", department=case.lead_department)
+
+    def owner(case):
+        return Principal("demo-ent", "enterprise", enterprise_id=case.enterprise_id)
+
+    def climb(case, *reasons):
+        for why in reasons:
+            do(case, "escalate", ReasonBody(reason=why))
+
+    def accepted(case):
+        do(case, "accept", EmptyBody(), lead(case))
+
+    # each case's story, played right after it is submitted
+    stories = [
+        lambda x: None,                                                                   # open, tier 1
+        lambda x: None,
+        accepted,                                                                         # in progress
+        lambda x: (accepted(x), do(x, "request-info", TextBody(text="请补充土地出让合同扫描件"), lead(x))),
+        lambda x: (accepted(x), do(x, "resolve", ResolveBody(resolution="已协调银行完成放款"), lead(x))),
+        lambda x: (accepted(x), do(x, "resolve", ResolveBody(resolution="已完成现场核查并发证"), lead(x)),
+                   do(x, "confirm", ConfirmBody(satisfied=True, rating=5, comment="办理很快"), owner(x))),
+        lambda x: do(x, "withdraw", OptionalReasonBody(reason="问题已自行解决"), owner(x)),
+        lambda x: climb(x, "涉及区级统筹，提交县区周例会"),                                    # tier 2
+        lambda x: climb(x, "区级无法解决", "需市直部门专题破解"),                                # tier 3
+        lambda x: climb(x, "县区周例会未能解决", "部门专题破解未果", "提交市级周例会重点攻坚"),     # tier 4
+        lambda x: climb(x, "县区周例会未能解决", "部门专题破解未果", "市级周例会未果", "提交市党政联席会"),  # 5
+        lambda x: (accepted(x), do(x, "resolve", ResolveBody(resolution="已答复"), lead(x)),
+                   do(x, "confirm", ConfirmBody(satisfied=False, rating=2, comment="问题没有真正解决"), owner(x))),
+        lambda x: (accepted(x), do(x, "extend", ExtendBody(until=x.due_at + timedelta(days=7),
+                                                           reason="需等待省厅批复"), lead(x))),
+        lambda x: (accepted(x), do(x, "extend", ExtendBody(until=x.due_at + timedelta(days=5),
+                                                           reason="现场核查需排期"), lead(x)),
+                   do(x, "approve-extension", ApproveExtensionBody(approve=True))),
+        lambda x: do(x, "object", ReasonBody(reason="该事项不属于本部门职责"), lead(x)),       # back to triage
+        lambda x: (do(x, "object", ReasonBody(reason="应由区里先行协调"), lead(x)),
+                   do(x, "reassign", ReassignBody(lead_department="administrative-approval",
+                                                  co_departments=["development-reform"]))),
+    ]
+    samples = [json.loads(line) for line in SAMPLES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for i, sample in enumerate(samples):
+        ent = ents[i % len(ents)]
+        body = CaseSubmission(title=sample["title"], description=sample["description"], enterprise_id=ent.id,
+                              amount=[None, 3_000_000, 80_000_000][i % 3], urgency="urgent" if i == 16 else "normal")
+        case, _ = cases.submit(session, drt, admin, body)
+        clock.advance(hours=1)
+        if i < len(stories):
+            stories[i](case)
+        clock.advance(hours=12)
+    return True
+
+
+def issue_keys(rt: Runtime, session: Session) -> list[tuple[str, str, str]]:
+    """Fresh demo keys (the previous ones are revoked): (role, scope, key)."""
+    now = utcnow()
+    for row in session.scalars(select(ApiKey).where(ApiKey.label.like(f"{DEMO_LABEL}:%"), ApiKey.revoked_at.is_(None))):
+        row.revoked_at = now
+    first = session.scalar(select(Enterprise).order_by(Enterprise.id))
+    wanted = [
+        ("admin", {}, "管理员"),
+        ("enterprise", {"enterprise_id": first.id}, first.name),
+        ("officer", {"officer_id": first.officer_id}, first.officer_id),
+        ("department", {"department": "natural-resources"}, "natural-resources"),
+        ("department", {"department": "financial-regulation"}, "financial-regulation"),
+        ("secretary", {"series": "city-enterprise-services"}, "city-enterprise-services"),
+    ]
+    out = []
+    for role, scope, label in wanted:
+        _, key = keys.issue(session, role, label=f"{DEMO_LABEL}:{label}", **scope)
+        out.append((role, label, key))
+    return out

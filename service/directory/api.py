@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from ..app import principal, runtime
+from ..auth.principal import Principal
+from ..runtime import Runtime
+
+router = APIRouter(prefix="/v1/directory", tags=["directory"])
+
+
+@router.get("")
+def directory(rt: Runtime = Depends(runtime), p: Principal = Depends(principal)):
+    """Districts, departments, tiers, themes, categories, meeting series and officers."""
+    return rt.directory.model_dump(mode="json")

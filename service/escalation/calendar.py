@@ -1,0 +1,172 @@
+"""Working days of the People's Republic of China (工作日), and deadlines counted in them.
+
+Statutory holidays are days off; the adjusted working weekends (调休, e.g. Saturday 2026-02-14)
+are working days. The ``holidays`` package carries the State Council's schedule for every year
+it has been published; the last such year is read from the package itself, so upgrading it
+extends the known calendar. For a later year the operator adds the schedule in a YAML file
+(``CLOSEDLOOP_HOLIDAYS``); until then deadlines in that year still compute — from the
+package's statutory dates, without make-up days — and are marked provisional.
+
+Everything takes aware datetimes and the clock as an argument; nothing here reads the time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import holidays
+import yaml
+from holidays.countries.china import ChinaStaticHolidays
+
+from routing_rules.language import Duration
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class YearSchedule:
+    """An operator-supplied year: days off, and weekend days that are working days."""
+
+    days_off: frozenset[date]
+    workdays: frozenset[date]
+
+
+def _dates(items: list, year: int, source: str) -> set[date]:
+    out: set[date] = set()
+    for item in items or []:
+        text = str(item)
+        first, _, last = text.partition("..")
+        try:
+            a = date.fromisoformat(first.strip())
+            b = date.fromisoformat(last.strip()) if last else a
+        except ValueError as exc:
+            raise ValueError(f"{source}: {year}: '{text}' is not a date or a range like 2027-02-05..2027-02-11") from exc
+        if a.year != year or b.year != year or b < a:
+            raise ValueError(f"{source}: {year}: '{text}' must lie within {year}, first day first")
+        out.update(a + timedelta(days=i) for i in range((b - a).days + 1))
+    return out
+
+
+def load_holiday_file(path: Path) -> dict[int, YearSchedule]:
+    """``{2027: {days_off: [2027-01-01, 2027-02-05..2027-02-11], workdays: [2027-02-14]}}``."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of years to {{days_off: [...], workdays: [...]}}")
+    out = {}
+    for year, spec in data.items():
+        if not isinstance(year, int) or not isinstance(spec, dict) or set(spec) - {"days_off", "workdays"}:
+            raise ValueError(f"{path}: each entry is a year with 'days_off' and 'workdays' lists")
+        out[year] = YearSchedule(frozenset(_dates(spec.get("days_off"), year, str(path))),
+                                 frozenset(_dates(spec.get("workdays"), year, str(path))))
+    return out
+
+
+class WorkCalendar:
+    def __init__(self, tz: ZoneInfo | str = "Asia/Shanghai", workday_end: str | time = "18:00",
+                 extra_years: dict[int, YearSchedule] | None = None):
+        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+        self.workday_end = time.fromisoformat(workday_end) if isinstance(workday_end, str) else workday_end
+        self.extra = dict(extra_years or {})
+        self.official_through = max(ChinaStaticHolidays.special_public_holidays)
+        self._cn = holidays.China()  # expands to each year as it is asked about
+        self._cache: dict[date, bool] = {}
+
+    # ------------------------------------------------------------------ days
+    def known(self, day: date) -> bool:
+        """Is this day's status official (published, or given by the operator)?"""
+        return day.year <= self.official_through or day.year in self.extra
+
+    def is_working_day(self, day: date) -> bool:
+        cached = self._cache.get(day)
+        if cached is None:
+            schedule = self.extra.get(day.year)
+            if schedule is not None:
+                cached = day in schedule.workdays or (day.weekday() < 5 and day not in schedule.days_off)
+            else:
+                cached = self._cn.is_working_day(day)
+            self._cache[day] = cached
+        return cached
+
+    def next_working_day(self, day: date) -> date:
+        """The day itself if it is a working day, else the next one."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+    def end_of_day(self, day: date) -> datetime:
+        return datetime.combine(day, self.workday_end, self.tz).astimezone(timezone.utc)
+
+    # ------------------------------------------------------------------ durations
+    def add_working_days(self, start: datetime, n: int) -> tuple[datetime, bool]:
+        """The end of the n-th working day after ``start``'s date; provisional if it relies on an
+        unpublished year."""
+        day = self.local_date(start)
+        provisional = False
+        count = 0
+        while count < n:
+            day += timedelta(days=1)
+            provisional |= not self.known(day)
+            if self.is_working_day(day):
+                count += 1
+        return self.end_of_day(day), provisional
+
+    def subtract_working_days(self, end: datetime, n: int) -> datetime:
+        day = self.local_date(end)
+        count = 0
+        while count < n:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return self.end_of_day(day)
+
+    def after(self, start: datetime, duration: Duration) -> tuple[datetime, bool]:
+        """``start`` plus a duration: (the moment, whether it is provisional)."""
+        if duration.unit == "working_days":
+            return self.add_working_days(start, duration.amount)
+        return start + timedelta(seconds=duration.calendar_seconds or 0), False
+
+    def before(self, end: datetime, duration: Duration) -> datetime:
+        if duration.unit == "working_days":
+            return self.subtract_working_days(end, duration.amount)
+        return end - timedelta(seconds=duration.calendar_seconds or 0)
+
+    # ------------------------------------------------------------------ paused clocks
+    def _day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        start = datetime.combine(day, time(0), self.tz)
+        return start, datetime.combine(day + timedelta(days=1), time(0), self.tz)
+
+    def working_seconds_between(self, a: datetime, b: datetime) -> float:
+        """Seconds of working days between two moments (0 if b is not after a)."""
+        if b <= a:
+            return 0.0
+        total = 0.0
+        day = self.local_date(a)
+        last = self.local_date(b)
+        while day <= last:
+            if self.is_working_day(day):
+                lo, hi = self._day_bounds(day)
+                total += max(0.0, (min(hi, b) - max(lo, a)).total_seconds())
+            day += timedelta(days=1)
+        return total
+
+    def add_working_seconds(self, start: datetime, seconds: float) -> tuple[datetime, bool]:
+        """Move forward through working days only, by ``seconds`` of them."""
+        moment = start.astimezone(self.tz)
+        provisional = False
+        remaining = seconds
+        while True:
+            day = moment.date()
+            provisional |= not self.known(day)
+            _, hi = self._day_bounds(day)
+            if self.is_working_day(day):
+                room = (hi - moment).total_seconds()
+                if remaining <= room:
+                    return (moment + timedelta(seconds=remaining)).astimezone(timezone.utc), provisional
+                remaining -= room
+            moment = hi

@@ -1,0 +1,71 @@
+"""The ladder (五级阶梯): entering a tier — new deadline, sitting, and the once-only guard.
+
+Shared by submission (the starting tier), manual escalation, reopening after an unsatisfied
+confirmation, and the deadline sweep of issue #4.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from routing_rules import TierDeadline
+
+from ..cases.models import Case, CaseTier
+from ..errors import Conflict
+from ..meetings.sittings import next_sitting
+from ..runtime import Runtime
+
+TOP_TIER = 5
+MEETING_TIERS = (2, 4, 5)
+
+
+def tier_deadline(rt: Runtime, policy: str, tier: int) -> TierDeadline:
+    """The policy's deadline for a tier; a policy that a rules reload removed falls back to the
+    set's default, so an old case is never left without a deadline."""
+    rules = rt.rules.current
+    policies = rules.sla_policies
+    return (policies.get(policy) or policies[rules.defaults.sla])[tier]
+
+
+def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, reason: str) -> dict:
+    """Put ``case`` at ``tier`` as of ``now``; returns what the event should record.
+
+    Raises Conflict if the case has already entered that tier (the guard that makes a replayed
+    escalation change nothing)."""
+    try:
+        with session.begin_nested():
+            session.add(CaseTier(case_id=case.id, tier=tier, entered_at=now, reason=reason))
+    except IntegrityError:
+        raise Conflict(f"case {case.tracking_no} has already been at tier {tier}", current_tier=case.tier) from None
+    return _place(session, rt, case, tier, now, reason)
+
+
+def restart_tier(session: Session, rt: Runtime, case: Case, now: datetime, reason: str) -> dict:
+    """A new deadline at the tier the case is already at (tier 5 has nowhere further to go)."""
+    return _place(session, rt, case, case.tier, now, reason)
+
+
+def _place(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, reason: str) -> dict:
+    deadline = tier_deadline(rt, case.sla_policy, tier)
+    sitting = None
+    start = now
+    if tier in MEETING_TIERS:
+        series = rt.series_for(tier, case.district, case.theme)
+        if series is not None:
+            sitting = next_sitting(session, series.key, series.schedule, series.agenda_closes_before, now, rt.calendar)
+            start = sitting.starts_at
+    due, provisional = rt.calendar.after(start, deadline.due)
+    case.tier = tier
+    case.sitting_id = sitting.id if sitting else None
+    case.due_at = due
+    case.warn_at = rt.calendar.before(due, deadline.warn) if deadline.warn else None
+    case.due_provisional = provisional
+    case.paused_remaining = case.paused_remaining_warn = None
+    out = {"tier": tier, "due_at": due.isoformat(), "due_provisional": provisional, "reason": reason}
+    if sitting is not None:
+        out["sitting"] = {"id": sitting.id, "series": sitting.series_key, "number": sitting.number,
+                          "starts_at": sitting.starts_at.isoformat()}
+    return out

@@ -1,0 +1,70 @@
+"""Who hears of what (通知对象), written to the outbox in the transaction of the change.
+
+Delivery (webhooks, WeCom, DingTalk, e-mail) is issue #5; here a change only records, for each
+recipient, the message it is owed. Recipients are named by kind and key: ``department`` +
+department key, ``officer`` + officer key, ``enterprise`` + enterprise id, ``secretary`` + series.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ..cases.models import Case, CaseEvent
+from .models import OutboxMessage
+
+# event type -> the parties it concerns
+AUDIENCE: dict[str, tuple[str, ...]] = {
+    "submitted": ("enterprise",),
+    "routed": ("lead", "co", "officer"),
+    "accepted": ("enterprise",),
+    "commented": ("lead", "officer", "enterprise"),
+    "info_requested": ("enterprise",),
+    "supplemented": ("lead",),
+    "resolved": ("enterprise", "officer"),
+    "closed": ("lead", "co", "officer"),
+    "reopened": ("lead", "co", "officer", "enterprise"),
+    "escalated": ("lead", "co", "officer", "enterprise", "secretary"),
+    "extension_requested": ("officer",),
+    "extension_decided": ("lead",),
+    "objected": ("officer",),
+    "reassigned": ("lead", "co", "enterprise"),
+    "withdrawn": ("lead", "co", "officer"),
+}
+
+
+def recipients(case: Case, event_type: str, actor: str, secretary_series: str | None) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for party in AUDIENCE.get(event_type, ()):
+        if party == "lead" and case.lead_department:
+            out.append(("department", case.lead_department))
+        elif party == "co":
+            out += [("department", d) for d in case.co_departments or ()]
+        elif party == "officer" and case.officer_id:
+            out.append(("officer", case.officer_id))
+        elif party == "enterprise":
+            out.append(("enterprise", str(case.enterprise_id)))
+        elif party == "secretary" and secretary_series:
+            out.append(("secretary", secretary_series))
+    # nobody is told of what they did themselves; nobody is told twice
+    return [r for r in dict.fromkeys(out) if f"{r[0]}:{r[1]}" != actor]
+
+
+def summary(case: Case) -> dict:
+    return {
+        "id": case.id, "tracking_no": case.tracking_no, "title": case.title, "status": case.status,
+        "tier": case.tier, "lead_department": case.lead_department,
+        "due_at": case.due_at.isoformat() if case.due_at else None,
+    }
+
+
+def write(session: Session, case: Case, event: CaseEvent, secretary_series: str | None = None) -> int:
+    """Queue the event's notifications; returns how many were written."""
+    rows = [
+        OutboxMessage(event_id=event.id, case_id=case.id, recipient_kind=kind, recipient=key,
+                      event_type=event.type, next_attempt_at=event.at, created_at=event.at,
+                      payload={"event_id": event.id, "type": event.type, "at": event.at.isoformat(),
+                               "case": summary(case), "data": event.data})
+        for kind, key in recipients(case, event.type, event.actor, secretary_series)
+    ]
+    session.add_all(rows)
+    return len(rows)

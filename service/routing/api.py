@@ -1,0 +1,79 @@
+"""Routing over HTTP: simulate a case, read the active rules, reload them from disk."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from routing_rules import CaseInput, SourceErrors
+
+from ..app import principal, problem, runtime
+from ..auth.principal import Principal
+from ..errors import Forbidden
+from ..runtime import Runtime
+
+router = APIRouter(prefix="/v1/routing", tags=["routing"])
+
+
+class EnterpriseAttributes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key_project_level: Literal["none", "municipal", "provincial"] | None = None
+    whitelisted: bool | None = None
+    industry: str | None = None
+
+
+class Simulation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field("", max_length=200)
+    description: str = Field("", max_length=20000)
+    category: str | None = None
+    amount: Decimal | None = Field(None, ge=0)
+    urgency: Literal["normal", "urgent"] = "normal"
+    district: str | None = None
+    enterprise: EnterpriseAttributes | None = None
+
+
+@router.post("/simulate")
+def simulate(body: Simulation, rt: Runtime = Depends(runtime), p: Principal = Depends(principal)):
+    """Route a case without saving it: the decision and why."""
+    ent = body.enterprise or EnterpriseAttributes()
+    decision = rt.rules.current.route(CaseInput(
+        title=body.title, description=body.description, category=body.category, district=body.district,
+        key_project_level=ent.key_project_level, whitelisted=ent.whitelisted, industry=ent.industry,
+        amount=float(body.amount) if body.amount is not None else None, urgency=body.urgency))
+    return decision.to_dict()
+
+
+def _summary(rt: Runtime) -> dict:
+    rules = rt.rules.current
+    return {
+        "version": rules.version,
+        "files": list(rules.files),
+        "rules": [{"id": r.id, "description": r.description, "continue": not r.stop, "file": r.file,
+                   "line": r.line, "effect": r.effect.summary} for r in rules.rules],
+        "sla_policies": {name: {str(t): {"due": str(d.due), "warn": str(d.warn) if d.warn else None}
+                                for t, d in tiers.items()} for name, tiers in rules.sla_policies.items()},
+    }
+
+
+@router.get("/rules")
+def active_rules(rt: Runtime = Depends(runtime), p: Principal = Depends(principal)):
+    return _summary(rt)
+
+
+@router.post("/reload")
+def reload(rt: Runtime = Depends(runtime), p: Principal = Depends(principal)):
+    """Validate the rule files on disk and activate them; on any error the running set stays."""
+    if p.role != "admin":
+        raise Forbidden("only an admin reloads the routing rules")
+    before = rt.rules.current.version
+    try:
+        rt.rules.reload()
+    except SourceErrors as exc:
+        errors = [{"file": e.file, "line": e.line, "reason": e.reason} for e in exc.errors]
+        return problem(422, "Rule files refused", f"{len(errors)} error(s); the running rules ({before}) stay. "
+                       f"First: {exc.errors[0]}", errors=errors, running_version=before)
+    return {"previous_version": before, **_summary(rt)}

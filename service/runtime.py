@@ -1,0 +1,57 @@
+"""What a running process holds: settings, the directory, the calendar, the active rule set, the
+database, and the clock. The API and the workers are thin shells around it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from routing_rules import ActiveRuleSet, load_ruleset
+
+from .config import Settings
+from .db import make_engine, make_sessionmaker, utcnow
+from .directory import Directory, load_directory
+from .escalation.calendar import WorkCalendar, load_holiday_file
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    directory: Directory
+    calendar: WorkCalendar
+    rules: ActiveRuleSet
+    engine: Engine
+    sessions: sessionmaker
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def build(cls, settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> "Runtime":
+        settings = settings or Settings.from_env()
+        directory = load_directory(settings.directory)
+        vocabulary = directory.vocabulary()
+        extra = load_holiday_file(settings.holidays_file) if settings.holidays_file else None
+        calendar = WorkCalendar(settings.timezone, settings.workday_end, extra)
+        rules = ActiveRuleSet(lambda: load_ruleset(settings.rules, vocabulary))
+        engine = make_engine(settings.database_url)
+        return cls(settings, directory, calendar, rules, engine, make_sessionmaker(engine), clock)
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    @property
+    def tracking_prefix(self) -> str:
+        return self.settings.tracking_prefix or self.directory.city.tracking_prefix
+
+    def series_for(self, tier: int, district: str | None, theme: str | None):
+        """The meeting series a case at a meeting tier goes to (None for tiers 1 and 3)."""
+        series = [s for s in self.directory.meeting_series if s.tier == tier]
+        if tier == 2:
+            series = [s for s in series if s.district == district]
+        elif tier == 4:
+            themed = [s for s in series if s.theme == theme]
+            series = themed or series  # a theme without its own meeting goes to the first
+        return series[0] if series else None

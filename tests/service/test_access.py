@@ -1,0 +1,155 @@
+"""Every cell of the access matrix in docs/access.md, against the running API."""
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "access.md"
+COLUMNS = ["admin", "ent", "other-ent", "officer", "other-officer", "land", "finance", "tax", "secretary",
+           "other-secretary"]
+
+
+def matrix() -> dict[str, dict[str, str]]:
+    rows = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\| `([A-Z]+ [^`]+)`(?: \([^)]*\))? \|(.+)\|$", line)
+        if m:
+            cells = [c.strip() for c in m.group(2).split("|")]
+            assert len(cells) == len(COLUMNS), line
+            rows[m.group(1)] = dict(zip(COLUMNS, cells))
+    return rows
+
+
+MATRIX = matrix()
+ACTIONS = ["accept", "comment", "request-info", "supplement", "resolve", "confirm", "escalate", "extend",
+           "approve-extension", "object", "reassign", "withdraw"]
+BODIES = {
+    "accept": {}, "comment": {"text": "备注"}, "request-info": {"text": "请补充材料"}, "supplement": {"text": "已补充"},
+    "resolve": {"resolution": "已办结"}, "confirm": {"satisfied": True, "rating": 4}, "escalate": {"reason": "升级"},
+    "approve-extension": {"approve": True}, "object": {"reason": "不属于本部门"},
+    "reassign": {"lead_department": "natural-resources", "co_departments": ["financial-regulation"]},
+    "withdraw": {"reason": "撤回"},
+}
+# what must happen first (as admin) so the action is allowed by status
+BEFORE = {"request-info": ["accept"], "resolve": ["accept"], "supplement": ["accept", "request-info"],
+          "confirm": ["accept", "resolve"], "approve-extension": ["accept", "extend"]}
+
+
+def test_the_document_covers_every_endpoint_and_action():
+    assert len(MATRIX) == 12 + len(ACTIONS)
+    for action in ACTIONS:
+        assert f"POST /v1/cases/{{id}}/{action}" in MATRIX
+
+
+def prepared_case(world) -> dict:
+    """E's case, lead L (land), co C (finance), on the Yuanhui county meeting's sitting (tier 2)."""
+    c = world.submit()
+    world.act(c["id"], "reassign", "admin", BODIES["reassign"])
+    return world.act(c["id"], "escalate", "admin", {"reason": "提交县区周例会"})
+
+
+def extend_body(case) -> dict:
+    due = datetime.fromisoformat(case["due_at"])
+    return {"until": (due + timedelta(days=30)).isoformat(), "reason": "需要更多时间"}
+
+
+def valid_code(first17: str) -> str:
+    from stdnum.cn import uscc
+
+    return first17 + uscc.calc_check_digit(first17)
+
+
+def outcome(status_code: int) -> str:
+    return "✓" if 200 <= status_code < 300 else str(status_code)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_case_actions(world, action):
+    expected = MATRIX[f"POST /v1/cases/{{id}}/{action}"]
+    got = {}
+    for who in COLUMNS:
+        case = prepared_case(world)
+        for step in BEFORE.get(action, []):
+            world.act(case["id"], step, "admin", extend_body(case) if step == "extend" else BODIES[step])
+        body = extend_body(case) if action == "extend" else BODIES[action]
+        r = world.client.post(f"/v1/cases/{case['id']}/{action}", json=body, headers=world.h(who))
+        got[who] = outcome(r.status_code)
+        assert r.status_code < 500
+        if r.status_code >= 400:
+            assert r.headers["content-type"] == "application/problem+json"
+    assert got == expected
+
+
+def test_reading_cases(world):
+    case = prepared_case(world)
+    got_one, got_list = {}, {}
+    for who in COLUMNS:
+        got_one[who] = outcome(world.client.get(f"/v1/cases/{case['id']}", headers=world.h(who)).status_code)
+        ids = [c["id"] for c in world.client.get("/v1/cases", headers=world.h(who)).json()["items"]]
+        got_list[who] = "listed" if case["id"] in ids else "—"
+    assert got_one == MATRIX["GET /v1/cases/{id}"]
+    assert got_list == MATRIX["GET /v1/cases"]
+
+
+def test_enterprises_directory_routing_and_keys(world):
+    e = world.enterprises["漯河测试食品有限公司"]
+    got: dict[str, dict[str, str]] = {k: {} for k in MATRIX if not k.startswith("POST /v1/cases")
+                                       and k not in ("GET /v1/cases", "GET /v1/cases/{id}")}
+    codes = iter(valid_code(f"91411100MA{n:07d}") for n in range(len(COLUMNS)))
+    for who in COLUMNS:
+        h = world.h(who)
+        ent_body = {"credit_code": next(codes), "name": f"新企业{who}", "district": "linying"}
+        calls = {
+            "POST /v1/api-keys": lambda: world.client.post("/v1/api-keys", json={"role": "admin"}, headers=h),
+            "GET /v1/api-keys": lambda: world.client.get("/v1/api-keys", headers=h),
+            "DELETE /v1/api-keys/{id}": lambda: world.client.delete(
+                f"/v1/api-keys/{world.key(f'spare-{who}', 'admin').split('_')[1]}", headers=h),
+            "GET /v1/directory": lambda: world.client.get("/v1/directory", headers=h),
+            "POST /v1/enterprises": lambda: world.client.post("/v1/enterprises", json=ent_body, headers=h),
+            "GET /v1/enterprises/{E}": lambda: world.client.get(f"/v1/enterprises/{e}", headers=h),
+            "POST /v1/routing/simulate": lambda: world.client.post("/v1/routing/simulate", json={"title": "电费"},
+                                                                   headers=h),
+            "GET /v1/routing/rules": lambda: world.client.get("/v1/routing/rules", headers=h),
+            "POST /v1/routing/reload": lambda: world.client.post("/v1/routing/reload", headers=h),
+        }
+        for name, call in calls.items():
+            got[name][who] = outcome(call().status_code)
+    for name, row in got.items():
+        assert row == MATRIX[name], name
+
+
+def test_submitting_for_an_enterprise(world):
+    e = world.enterprises["漯河测试食品有限公司"]
+    got = {}
+    for who in COLUMNS:
+        r = world.client.post("/v1/cases", json={"title": "电费异常", "description": "电费高", "enterprise_id": e},
+                              headers=world.h(who))
+        got[who] = outcome(r.status_code)
+    assert got == MATRIX["POST /v1/cases"]
+
+
+def test_revoked_and_unknown_keys_are_401(world):
+    key_id = world.key("temp", "admin").split("_")[1]
+    assert world.client.get("/v1/directory", headers=world.h("temp")).status_code == 200
+    assert world.client.delete(f"/v1/api-keys/{key_id}", headers=world.h("admin")).status_code == 200
+    r = world.client.get("/v1/directory", headers=world.h("temp"))
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    assert world.client.get("/v1/directory").status_code == 401
+    assert world.client.get("/v1/directory", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_keys_are_shown_once_and_stored_hashed(world):
+    r = world.client.post("/v1/api-keys", json={"role": "department", "department": "fiscal"}, headers=world.h("admin"))
+    assert r.status_code == 201
+    key = r.json()["key"]
+    listed = world.client.get("/v1/api-keys", headers=world.h("admin")).json()
+    assert all("key" not in k for k in listed)
+    from service.auth.models import ApiKey
+
+    with world.rt.session() as s:
+        stored = s.get(ApiKey, r.json()["id"])
+        assert stored.key_hash != key and key not in stored.key_hash and len(stored.key_hash) == 64
+    bad = world.client.post("/v1/api-keys", json={"role": "department"}, headers=world.h("admin"))
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("department:")

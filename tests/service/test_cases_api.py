@@ -1,0 +1,234 @@
+"""Submitting and handling cases over HTTP, on SQLite and PostgreSQL."""
+
+from datetime import datetime
+
+import pytest
+from conftest import TZ
+from sqlalchemy import func, select
+
+from service.cases.models import CaseEvent, CaseTier
+from service.notifications.models import OutboxMessage
+
+
+def count(rt, model, **where):
+    with rt.session() as s:
+        stmt = select(func.count()).select_from(model)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(model, k) == v)
+        return s.scalar(stmt)
+
+
+def test_submit_routes_at_once_and_records_everything(world):
+    c = world.submit(title="項(xiàng)目用地报批进度缓慢", description="土地报批材料提交已两个月，建设用地批复仍未下达。",
+                     amount="3000000.50", attachments=[{"name": "批复.pdf", "size": 1024}])
+    assert c["tracking_no"] == "LH-2026-000001"
+    assert (c["status"], c["tier"], c["tier_key"], c["tier_name"]) == ("open", 1, "officer", "首席服务官协调")
+    assert c["lead_department"] == "natural-resources" and c["needs_triage"] is False
+    assert c["officer_id"] == "officer-yuanhui-1" and c["district"] == "yuanhui"
+    assert c["routing"]["rules"][-1]["id"] == "natural-resources-in-title"
+    assert "市自然资源和规划局" in c["routing"]["explanation"]
+    assert c["routing"]["ruleset_version"] == world.rt.rules.current.version
+    # submitted Thursday 2026-11-26 10:00: three working days → Tuesday 12-01, end of the office day
+    assert datetime.fromisoformat(c["due_at"]).astimezone(TZ) == datetime(2026, 12, 1, 18, 0, tzinfo=TZ)
+    assert datetime.fromisoformat(c["warn_at"]).astimezone(TZ) == datetime(2026, 11, 30, 18, 0, tzinfo=TZ)
+    assert c["due_provisional"] is False and c["version"] == 1
+    assert c["title"] == "項(xiàng)目用地报批进度缓慢"  # kept exactly as sent
+    assert c["amount"] == "3000000.50"
+    detail = world.case(c["id"])
+    assert [e["type"] for e in detail["timeline"]] == ["submitted", "routed"]
+    assert detail["timeline"][1]["data"]["lead_department"] == "natural-resources"
+    # the routed event's notifications, in the same transaction
+    recipients = {(m.recipient_kind, m.recipient) for m in _outbox(world.rt, c["id"], "routed")}
+    assert recipients == {("department", "natural-resources"), ("officer", "officer-yuanhui-1")}
+    assert count(world.rt, CaseTier, case_id=c["id"]) == 1
+
+
+def _outbox(rt, case_id, event_type):
+    with rt.session() as s:
+        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id,
+                                                          OutboxMessage.event_type == event_type)))
+
+
+def test_tracking_numbers_follow_each_other_per_year(world):
+    a, b = world.submit(), world.submit()
+    assert (a["tracking_no"], b["tracking_no"]) == ("LH-2026-000001", "LH-2026-000002")
+    world.clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=TZ))
+    assert world.submit()["tracking_no"] == "LH-2027-000001"
+
+
+def test_unplaced_case_goes_to_triage_and_officer_assigns(world):
+    c = world.submit(title="意见建议", description="对本地营商环境总体满意，希望继续保持。")
+    assert c["needs_triage"] and c["lead_department"] is None
+    assert {(m.recipient_kind, m.recipient) for m in _outbox(world.rt, c["id"], "routed")} == {
+        ("officer", "officer-yuanhui-1")}
+    c = world.act(c["id"], "reassign", "officer", {"lead_department": "commerce", "co_departments": ["fiscal"]})
+    assert (c["lead_department"], c["co_departments"], c["needs_triage"]) == ("commerce", ["fiscal"], False)
+
+
+def test_idempotent_submission(world):
+    body = {"title": "电费结算异常", "description": "本月电费比上月高出一倍"}
+    h = world.h("ent", **{"Idempotency-Key": "abc-1"})
+    first = world.client.post("/v1/cases", json=body, headers=h)
+    again = world.client.post("/v1/cases", json=body, headers=h)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["id"] == again.json()["id"] == 1
+    other = world.client.post("/v1/cases", json={**body, "title": "电费异常"}, headers=h)
+    assert other.status_code == 409 and "Idempotency-Key" in other.json()["detail"]
+    assert world.client.get("/v1/cases", headers=world.h("admin")).json()["items"].__len__() == 1
+
+
+def test_full_happy_path_to_closed(world):
+    c = world.submit()
+    cid = c["id"]
+    c = world.act(cid, "accept", "land")
+    assert c["status"] == "in_progress" and c["accepted_at"]
+    c = world.act(cid, "comment", "ent", {"text": "补充说明：已缴清出让金"})
+    c = world.act(cid, "resolve", "land", {"resolution": "土地证已办结，请到不动产登记中心领取"})
+    assert c["status"] == "resolved" and c["paused"] and c["due_at"] is None and c["confirm_due_at"]
+    c = world.act(cid, "confirm", "ent", {"satisfied": True, "rating": 5, "comment": "很满意"})
+    assert c["status"] == "closed" and c["rating"] == 5 and c["closed_at"]
+    types = [e["type"] for e in world.case(cid)["timeline"]]
+    assert types == ["submitted", "routed", "accepted", "commented", "resolved", "closed"]
+    assert c["version"] == 5
+
+
+def test_info_request_pauses_and_supplement_restores_remaining_working_time(world):
+    c = world.submit()  # Thu 10:00, due Tue 12-01 18:00
+    world.act(c["id"], "accept", "land")
+    world.clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=TZ))  # Friday noon
+    c = world.act(c["id"], "request-info", "land", {"text": "请补充出让合同"})
+    assert c["status"] == "waiting_enterprise" and c["due_at"] is None and c["paused"]
+    # left: Fri 12:00–24:00 (12 h) + Mon (24 h) + Tue 00:00–18:00 (18 h) = 54 working hours
+    world.clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=TZ))  # the enterprise answers Wednesday 09:00
+    c = world.act(c["id"], "supplement", "ent", {"text": "已上传"})
+    assert c["status"] == "in_progress"
+    # Wed 09:00 + 54 h of working days: Wed 15 h, Thu 24 h, Fri 15 h → Friday 12-04 15:00
+    assert datetime.fromisoformat(c["due_at"]).astimezone(TZ) == datetime(2026, 12, 4, 15, 0, tzinfo=TZ)
+
+
+def test_unsatisfied_confirmation_reopens_one_tier_up(world):
+    c = world.submit()
+    world.act(c["id"], "accept", "land")
+    world.act(c["id"], "resolve", "land", {"resolution": "已答复"})
+    c = world.act(c["id"], "confirm", "ent", {"satisfied": False, "rating": 2, "comment": "没有解决"})
+    assert (c["status"], c["tier"], c["tier_key"]) == ("open", 2, "county_meeting")
+    assert c["sitting_id"] is not None and c["due_at"] is not None
+    last = world.case(c["id"])["timeline"][-1]
+    assert last["type"] == "reopened" and last["data"]["from_tier"] == 1
+    assert last["data"]["sitting"]["series"] == "county-yuanhui"
+
+
+def test_confirmation_window_closes_by_default(world):
+    from service.cases.service import close_unconfirmed
+
+    c = world.submit()
+    world.act(c["id"], "accept", "land")
+    c = world.act(c["id"], "resolve", "land", {"resolution": "已办结"})
+    due = datetime.fromisoformat(c["confirm_due_at"])
+    with world.rt.session() as s:
+        assert close_unconfirmed(s, world.rt, due) == [c["tracking_no"]]
+        s.commit()
+    with world.rt.session() as s:  # a second run finds nothing to do
+        assert close_unconfirmed(s, world.rt, due) == []
+    c = world.case(c["id"])
+    assert c["status"] == "closed" and c["timeline"][-1]["data"]["by_default"] is True
+
+
+def test_manual_escalation_climbs_and_places_on_sittings(world):
+    c = world.submit()
+    seen = []
+    for expected_tier, series in [(2, "county-yuanhui"), (3, None), (4, "city-factor-guarantee"), (5, "joint")]:
+        c = world.act(c["id"], "escalate", "officer", {"reason": f"升级到第{expected_tier}级"})
+        assert c["tier"] == expected_tier
+        event = world.case(c["id"])["timeline"][-1]
+        assert event["type"] == "escalated" and event["data"]["by"] == "hand"
+        assert (event["data"].get("sitting") or {}).get("series") == series
+        seen.append(c["due_at"])
+    r = world.client.post(f"/v1/cases/{c['id']}/escalate", json={"reason": "再升级"}, headers=world.h("officer"))
+    assert r.status_code == 409 and "top of the ladder" in r.json()["detail"]
+    assert count(world.rt, CaseTier, case_id=c["id"]) == 5
+
+
+def test_extension_asked_and_approved(world):
+    c = world.submit()
+    world.act(c["id"], "accept", "land")
+    until = "2026-12-10T18:00:00+08:00"
+    c = world.act(c["id"], "extend", "land", {"until": until, "reason": "等待省厅批复"})
+    assert c["pending_extension"]["until"] == until
+    world.act(c["id"], "extend", "land", {"until": until, "reason": "again"}, expect=409)
+    c = world.act(c["id"], "approve-extension", "officer", {"approve": True})
+    assert c["pending_extension"] is None
+    assert datetime.fromisoformat(c["due_at"]) == datetime.fromisoformat(until)
+    assert world.act(c["id"], "approve-extension", "officer", {}, expect=409)["detail"].startswith("there is no")
+
+
+def test_extension_must_be_later_and_in_time(world):
+    c = world.submit()
+    r = world.act(c["id"], "extend", "land", {"until": "2026-11-27T18:00:00+08:00", "reason": "x"}, expect=422)
+    assert r["detail"].startswith("until:")
+    world.clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=TZ))  # past the deadline
+    world.act(c["id"], "extend", "land", {"until": "2026-12-20T18:00:00+08:00", "reason": "x"}, expect=409)
+
+
+def test_objection_returns_case_to_triage(world):
+    c = world.submit()
+    c = world.act(c["id"], "object", "land", {"reason": "不属于本部门"})
+    assert c["needs_triage"] and c["lead_department"] is None and c["status"] == "open"
+    event = world.case(c["id"])["timeline"][-1]
+    assert event["data"]["rules"] == ["natural-resources-in-title"]  # counts against the rule
+    assert event["data"]["lead_department"] == "natural-resources"
+
+
+def test_withdraw(world):
+    c = world.submit()
+    c = world.act(c["id"], "withdraw", "ent", {"reason": "已自行解决"})
+    assert c["status"] == "withdrawn" and c["due_at"] is None
+
+
+def test_if_match_guards_against_lost_updates(world):
+    c = world.submit()
+    r = world.client.get(f"/v1/cases/{c['id']}", headers=world.h("land"))
+    assert r.headers["ETag"] == '"1"'
+    stale = world.client.post(f"/v1/cases/{c['id']}/accept", json={}, headers=world.h("land", **{"If-Match": '"7"'}))
+    assert stale.status_code == 412 and stale.json()["version"] == 1
+    ok = world.client.post(f"/v1/cases/{c['id']}/accept", json={}, headers=world.h("land", **{"If-Match": '"1"'}))
+    assert ok.status_code == 200 and ok.headers["ETag"] == '"2"'
+
+
+def test_listing_filters_and_pages(world):
+    made = [world.submit(title=f"土地证问题{i}") for i in range(5)]
+    world.submit(title="电费结算异常", description="电费高")
+    world.act(made[0]["id"], "accept", "land")
+    h = world.h("admin")
+    page = world.client.get("/v1/cases?limit=2", headers=h).json()
+    assert [c["id"] for c in page["items"]] == [6, 5] and page["next_cursor"]
+    page2 = world.client.get(f"/v1/cases?limit=2&cursor={page['next_cursor']}", headers=h).json()
+    assert [c["id"] for c in page2["items"]] == [4, 3]
+    ids = lambda q: [c["id"] for c in world.client.get(f"/v1/cases?{q}", headers=h).json()["items"]]  # noqa: E731
+    assert ids("status=in_progress") == [1]
+    assert ids("department=power-supply") == [6]
+    assert ids("text=土地证问题3") == [4]
+    assert ids("district=linying") == []
+    assert ids("tier=1") == [6, 5, 4, 3, 2, 1]
+    assert ids("overdue=true") == []
+    world.clock.set(datetime(2026, 12, 3, 9, 0, tzinfo=TZ))
+    assert len(ids("overdue=true")) == 6
+
+
+@pytest.mark.parametrize("text", ["發(fā)票", "𠀀𪚥 emoji 🏭", "نص", "\u3000全角　空格\u3000"])
+def test_text_round_trips_exactly(world, text):
+    c = world.submit(title=text.strip() or "x", description=f"描述：{text}")
+    again = world.case(c["id"])
+    assert again["title"] == (text.strip() or "x") and again["description"] == f"描述：{text}"
+
+
+def test_events_are_append_only_records_of_each_change(world):
+    c = world.submit()
+    world.act(c["id"], "accept", "land")
+    world.act(c["id"], "comment", "officer", {"text": "请尽快"})
+    assert count(world.rt, CaseEvent, case_id=c["id"]) == 4
+    assert len(_outbox(world.rt, c["id"], "accepted")) == 1
+    # the officer's own comment is not sent back to the officer
+    commented = {(m.recipient_kind, m.recipient) for m in _outbox(world.rt, c["id"], "commented")}
+    assert commented == {("department", "natural-resources"), ("enterprise", str(c["enterprise_id"]))}
