@@ -22,13 +22,16 @@ test: $(STAMP)
 	$(BIN)/closedloop rules test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Until the service exists (issue #3) this shows the part that does: routing.
+# The embedded default: SQLite in var/, the Luohe directory and rules, demo data, demo keys.
 run: $(STAMP)
 	$(BIN)/closedloop rules check
-	$(BIN)/closedloop rules test -v --cases tests/data/sample-cases.jsonl
+	$(BIN)/closedloop init
+	$(BIN)/closedloop demo
+	$(BIN)/closedloop serve
 
 bench: $(STAMP)
 	$(BIN)/python bench/routing.py
+	$(BIN)/python bench/intake.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

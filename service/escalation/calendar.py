@@ -52,12 +52,14 @@ def _dates(items: list, year: int, source: str) -> set[date]:
 
 def load_holiday_file(path: Path) -> dict[int, YearSchedule]:
     """``{2027: {days_off: [2027-01-01, 2027-02-05..2027-02-11], workdays: [2027-02-14]}}``."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    # every scalar read as text: dates are parsed here, with an error that says which one
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of years to {{days_off: [...], workdays: [...]}}")
     out = {}
-    for year, spec in data.items():
-        if not isinstance(year, int) or not isinstance(spec, dict) or set(spec) - {"days_off", "workdays"}:
+    for key, spec in data.items():
+        year = int(key) if str(key).isdigit() else None
+        if year is None or not isinstance(spec, dict) or set(spec) - {"days_off", "workdays"}:
             raise ValueError(f"{path}: each entry is a year with 'days_off' and 'workdays' lists")
         out[year] = YearSchedule(frozenset(_dates(spec.get("days_off"), year, str(path))),
                                  frozenset(_dates(spec.get("workdays"), year, str(path))))

@@ -1,0 +1,93 @@
+"""Working-day arithmetic against the official 2026 schedule (State Council, 2025-11-04)."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from zoneinfo import ZoneInfo
+
+from routing_rules import Duration
+from service.escalation.calendar import WorkCalendar, load_holiday_file
+from service.meetings.sittings import next_sitting_time
+
+TZ = ZoneInfo("Asia/Shanghai")
+cal = WorkCalendar(TZ, "18:00")
+
+
+def at(y, m, d, h=10, mi=0):
+    return datetime(y, m, d, h, mi, tzinfo=TZ)
+
+
+@pytest.mark.parametrize(
+    "start, n, expected",
+    [
+        # Sat 02-14 is a make-up working day; 02-15 to 02-23 are the Spring Festival
+        (at(2026, 2, 13), 3, date(2026, 2, 25)),
+        # Sun 09-20 is a make-up working day for National Day
+        (at(2026, 9, 18), 1, date(2026, 9, 20)),
+        # Oct 1–7 off
+        (at(2026, 9, 30), 1, date(2026, 10, 8)),
+        # Sat 10-10 is a make-up working day
+        (at(2026, 10, 9), 1, date(2026, 10, 10)),
+        # an ordinary weekend
+        (at(2026, 11, 27), 1, date(2026, 11, 30)),
+        # New Year: Jan 1–3 off, Sun Jan 4 worked
+        (at(2025, 12, 31), 1, date(2026, 1, 4)),
+    ],
+)
+def test_working_days_2026(start, n, expected):
+    due, provisional = cal.add_working_days(start, n)
+    assert due == datetime.combine(expected, datetime.min.time().replace(hour=18), TZ)
+    assert provisional is False
+
+
+def test_deadline_in_an_unpublished_year_is_provisional_then_exact(tmp_path):
+    due, provisional = cal.add_working_days(at(2026, 12, 30), 3)
+    assert provisional is True and due.astimezone(TZ).date() == date(2027, 1, 5)  # Jan 1 statutory, guessed
+    schedule = tmp_path / "holidays.yaml"
+    schedule.write_text("2027:\n  days_off: [2027-01-01..2027-01-03, 2027-01-04]\n  workdays: [2027-01-09]\n")
+    exact = WorkCalendar(TZ, "18:00", load_holiday_file(schedule))
+    due, provisional = exact.add_working_days(at(2026, 12, 30), 3)
+    assert provisional is False and due.astimezone(TZ).date() == date(2027, 1, 6)
+
+
+@pytest.mark.parametrize("text, error", [
+    ("2027:\n  days_off: [2027-13-01]\n", "not a date"),
+    ("2027:\n  days_off: [2028-01-01]\n", "must lie within 2027"),
+    ("2027:\n  holidays: []\n", "'days_off' and 'workdays'"),
+])
+def test_bad_holiday_file(tmp_path, text, error):
+    path = tmp_path / "h.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=error):
+        load_holiday_file(path)
+
+
+def test_paused_time_skips_the_spring_festival():
+    paused = at(2026, 2, 13, 12)  # Friday noon, due Wednesday 02-25 18:00
+    left = cal.working_seconds_between(paused, at(2026, 2, 25, 18))
+    # Fri 12 h + Sat (make-up) 24 h + Tue 24 h + Wed 18 h
+    assert left == (12 + 24 + 24 + 18) * 3600
+    resumed, provisional = cal.add_working_seconds(at(2026, 2, 26, 9), left)
+    # Thu 15 h, Fri 24 h, Sat 02-28 (make-up) 24 h, Mon 03-02 15 h → 15:00 Monday
+    assert resumed.astimezone(TZ) == at(2026, 3, 2, 15) and provisional is False
+
+
+def test_warning_before_a_deadline():
+    assert cal.before(at(2026, 2, 25, 18), Duration(1, "working_days")).astimezone(TZ) == at(2026, 2, 24, 18)
+    assert cal.before(at(2026, 2, 25, 18), Duration(4, "hours")).astimezone(TZ) == at(2026, 2, 25, 14)
+    assert cal.after(at(2026, 2, 25, 18), Duration(90, "seconds"))[0] == at(2026, 2, 25, 18) + timedelta(seconds=90)
+
+
+def test_sitting_on_a_holiday_moves_to_the_next_working_day():
+    # Tuesday 09:00 weekly, agenda closes a day before; Tue 2026-02-17 is in the Spring Festival
+    starts, closes = next_sitting_time("0 9 * * 2", "1 days", at(2026, 2, 12, 12), cal)
+    assert starts.astimezone(TZ) == at(2026, 2, 24, 9)  # moved to Tuesday 02-24, the first working day
+    assert closes.astimezone(TZ) == at(2026, 2, 23, 9)
+
+
+def test_sitting_across_the_agenda_cutoff():
+    # Wednesday, agenda for Thursday's 09:00 city meeting closed Wednesday 09:00: next week's
+    starts, _ = next_sitting_time("0 9 * * 4", "1 days", at(2026, 11, 25, 10), cal)
+    assert starts.astimezone(TZ) == at(2026, 12, 3, 9)
+    starts, _ = next_sitting_time("0 9 * * 4", "1 days", at(2026, 11, 25, 8), cal)
+    assert starts.astimezone(TZ) == at(2026, 11, 26, 9)
