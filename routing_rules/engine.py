@@ -19,7 +19,7 @@ No rule matched, or only ``continue`` rules: the case goes to the officer's tria
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Mapping
 
@@ -159,14 +159,16 @@ class Decision:
     explanation: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["co_departments"] = list(self.co_departments)
-        out["tags"] = list(self.tags)
-        out["rules"] = [
-            {"id": r.id, "description": r.description, "role": r.role, "why": list(r.why), "effect": dict(r.effect)}
-            for r in self.rules
-        ]
-        return out
+        # built by hand: dataclasses.asdict deep-copies every explanation entry, and this runs
+        # once per submitted case
+        return {
+            "lead_department": self.lead_department, "co_departments": list(self.co_departments),
+            "tier": self.tier, "tier_key": self.tier_key, "sla_policy": self.sla_policy, "theme": self.theme,
+            "priority": self.priority, "tags": list(self.tags), "needs_triage": self.needs_triage,
+            "rules": [{"id": r.id, "description": r.description, "role": r.role, "why": [dict(w) for w in r.why],
+                       "effect": dict(r.effect)} for r in self.rules],
+            "ruleset_version": self.ruleset_version, "explanation": self.explanation,
+        }
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -144,6 +145,13 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
         elif exc.status_code == 405:
             detail = f"method: {request.method} is not allowed on {request.url.path}; see /docs"
         return problem(exc.status_code, "Error", detail)
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: PoolTimeout):
+        response = problem(503, "Busy", "server: every database connection is in use; retry in a moment. "
+                           "Nothing was changed.")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):  # pragma: no cover - a bug, never a design

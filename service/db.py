@@ -68,7 +68,8 @@ def make_engine(url: str) -> Engine:
             conn.isolation_level = None
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # A request that cannot get a connection within pool_timeout is answered 503 (app.py).
+    return create_engine(url, pool_size=10, max_overflow=20, pool_timeout=5, pool_pre_ping=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

@@ -16,6 +16,7 @@ from .config import Settings
 from .db import make_engine, make_sessionmaker, utcnow
 from .directory import Directory, load_directory
 from .escalation.calendar import WorkCalendar, load_holiday_file
+from .notifications import outbox
 
 
 @dataclass
@@ -37,7 +38,9 @@ class Runtime:
         calendar = WorkCalendar(settings.timezone, settings.workday_end, extra)
         rules = ActiveRuleSet(lambda: load_ruleset(settings.rules, vocabulary))
         engine = make_engine(settings.database_url)
-        return cls(settings, directory, calendar, rules, engine, make_sessionmaker(engine), clock)
+        sessions = make_sessionmaker(engine)
+        outbox.install(sessions)
+        return cls(settings, directory, calendar, rules, engine, sessions, clock)
 
     def session(self) -> Session:
         return self.sessions()

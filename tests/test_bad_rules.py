@@ -3,7 +3,7 @@
 import textwrap
 
 import pytest
-from conftest import HEADER, case
+from helpers import HEADER, case
 
 from routing_rules import ActiveRuleSet, SourceErrors, load_ruleset
 

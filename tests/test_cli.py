@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, HEADER, REPO
+from helpers import DATA, HEADER, REPO
 
 from routing_rules import DEFAULT_RULES
 

@@ -1,7 +1,7 @@
 """Each condition type of the rule language, on small rule sets."""
 
 import pytest
-from conftest import case
+from helpers import case
 
 
 def lead_of(rules, c):

@@ -1,6 +1,6 @@
 """How matched rules combine into a decision, and how the decision explains itself."""
 
-from conftest import case
+from helpers import case
 
 MODIFIERS = """
 rules:

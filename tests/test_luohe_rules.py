@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DATA, REPO
+from helpers import DATA, REPO
 
 from routing_rules import CaseInput, run_examples
 

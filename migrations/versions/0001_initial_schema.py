@@ -110,7 +110,7 @@ def upgrade() -> None:
     )
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('tracking_no', sa.String(length=32), nullable=False),
+    sa.Column('tracking_no', sa.String(length=32), nullable=True),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
     sa.Column('district', sa.String(length=40), nullable=False),
     sa.Column('officer_id', sa.String(length=60), nullable=True),

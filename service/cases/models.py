@@ -20,7 +20,8 @@ class Case(Base):
         Index("ix_cases_lead", "lead_department"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tracking_no: Mapped[str] = mapped_column(String(32), unique=True)
+    # given last in the submitting transaction (see cases.service.next_tracking_no)
+    tracking_no: Mapped[str | None] = mapped_column(String(32), unique=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     district: Mapped[str] = mapped_column(String(40), index=True)
     officer_id: Mapped[str | None] = mapped_column(String(60), index=True)

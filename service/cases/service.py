@@ -25,7 +25,7 @@ from ..directory.models import Sitting
 from ..enterprises.models import Enterprise
 from ..errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from ..escalation import clock
-from ..escalation.ladder import TOP_TIER, enter_tier, restart_tier
+from ..escalation.ladder import TOP_TIER, enter_tier, restart_tier, start_at_tier
 from ..notifications import outbox
 from ..runtime import Runtime
 from . import machine
@@ -36,11 +36,10 @@ from .schemas import CaseSubmission
 # ---------------------------------------------------------------------------- events
 def record(session: Session, case: Case, type_: str, actor: str, now: datetime, data: dict | None = None,
            secretary_series: str | None = None) -> CaseEvent:
-    """Append an event and queue its notifications (same transaction as the change)."""
+    """Append an event and owe its notifications (written at commit, same transaction)."""
     event = CaseEvent(case_id=case.id, type=type_, at=now, actor=actor, data=data or {})
     session.add(event)
-    session.flush()
-    outbox.write(session, case, event, secretary_series)
+    outbox.stage(session, case, event, secretary_series)
     return event
 
 
@@ -54,7 +53,7 @@ def _sitting_series(session: Session, case: Case) -> str | None:
 def next_tracking_no(session: Session, prefix: str, year: int) -> str:
     """LH-2026-000123: per prefix and year, gapless. The counter row is locked by the UPDATE until
     the submitting transaction ends, so concurrent submissions queue for their numbers and a
-    rolled-back one gives its number back."""
+    rolled-back one gives its number back. Call it last: the lock is held until commit."""
     stmt = (update(TrackingCounter).where(TrackingCounter.prefix == prefix, TrackingCounter.year == year)
             .values(value=TrackingCounter.value + 1).returning(TrackingCounter.value))
     value = session.execute(stmt).scalar()
@@ -111,9 +110,8 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
         industry=enterprise.industry, amount=float(body.amount) if body.amount is not None else None,
         urgency=body.urgency,
     ))
-    year = rt.calendar.local_date(now).year
     case = Case(
-        tracking_no=next_tracking_no(session, rt.tracking_prefix, year), enterprise_id=enterprise.id,
+        enterprise_id=enterprise.id,
         district=enterprise.district, officer_id=enterprise.officer_id, title=body.title,
         description=body.description, category=body.category, amount=body.amount, urgency=body.urgency,
         attachments=[a.model_dump() for a in body.attachments], status=machine.OPEN, tier=decision.tier,
@@ -126,7 +124,7 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
     session.add(case)
     session.flush()
     record(session, case, "submitted", p.actor, now, {"title": case.title})
-    placed = enter_tier(session, rt, case, decision.tier, now, "routed")
+    placed = start_at_tier(session, rt, case, decision.tier, now)
     record(session, case, "routed", "system", now, {
         "lead_department": case.lead_department, "co_departments": case.co_departments,
         "needs_triage": case.needs_triage, "sla_policy": case.sla_policy, "priority": case.priority,
@@ -134,6 +132,8 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
     }, _sitting_series(session, case))
     if idempotency_key is not None:
         session.get(IdempotencyRecord, (p.key_id, idempotency_key)).case_id = case.id
+    # Last, so that the counter row stays locked only for the commit that follows.
+    case.tracking_no = next_tracking_no(session, rt.tracking_prefix, rt.calendar.local_date(now).year)
     return case, False
 
 

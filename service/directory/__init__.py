@@ -98,7 +98,14 @@ class Directory(_Entry):
     officers: tuple[Officer, ...] = ()
 
     def vocabulary(self) -> Vocabulary:
-        """The names routing rules may refer to."""
+        """The names routing rules may refer to (built once: the directory is immutable)."""
+        cached = self.__dict__.get("_vocabulary")
+        if cached is None:
+            cached = self._build_vocabulary()
+            object.__setattr__(self, "_vocabulary", cached)
+        return cached
+
+    def _build_vocabulary(self) -> Vocabulary:
         return Vocabulary(
             departments={d.key: d.name for d in self.departments},
             districts={d.key: d.name for d in self.districts},

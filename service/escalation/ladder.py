@@ -43,6 +43,12 @@ def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: dateti
     return _place(session, rt, case, tier, now, reason)
 
 
+def start_at_tier(session: Session, rt: Runtime, case: Case, tier: int, now: datetime) -> dict:
+    """A new case's starting tier: nothing to guard against, so no savepoint round trips."""
+    session.add(CaseTier(case_id=case.id, tier=tier, entered_at=now, reason="routed"))
+    return _place(session, rt, case, tier, now, "routed")
+
+
 def restart_tier(session: Session, rt: Runtime, case: Case, now: datetime, reason: str) -> dict:
     """A new deadline at the tier the case is already at (tier 5 has nowhere further to go)."""
     return _place(session, rt, case, case.tier, now, reason)

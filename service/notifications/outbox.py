@@ -57,8 +57,40 @@ def summary(case: Case) -> dict:
     }
 
 
+def stage(session: Session, case: Case, event: CaseEvent, secretary_series: str | None = None) -> None:
+    """Owe the event's notifications; they are written at commit, in the same transaction, so
+    their payload carries the case as committed (tracking number included)."""
+    session.info.setdefault(_PENDING, []).append((case, event, secretary_series))
+
+
+_PENDING = "closedloop.outbox"
+
+
+def write_staged(session: Session) -> None:
+    """Session hook (before commit): write the outbox rows of every staged event."""
+    staged = session.info.pop(_PENDING, None)
+    if not staged:
+        return
+    session.flush()  # events get their ids
+    for case, event, series in staged:
+        write(session, case, event, series)
+    session.flush()
+
+
+def discard_staged(session: Session, *_args) -> None:
+    """Session hook (after rollback): nothing staged in a rolled-back transaction is owed."""
+    session.info.pop(_PENDING, None)
+
+
+def install(sessions) -> None:
+    from sqlalchemy import event
+
+    event.listen(sessions, "before_commit", write_staged)
+    event.listen(sessions, "after_soft_rollback", discard_staged)
+
+
 def write(session: Session, case: Case, event: CaseEvent, secretary_series: str | None = None) -> int:
-    """Queue the event's notifications; returns how many were written."""
+    """The event's notifications as outbox rows; returns how many."""
     rows = [
         OutboxMessage(event_id=event.id, case_id=case.id, recipient_kind=kind, recipient=key,
                       event_type=event.type, next_attempt_at=event.at, created_at=event.at,

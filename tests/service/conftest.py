@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,26 +23,10 @@ from service.enterprises.models import Enterprise
 from service.migrate import load_directory_rows, upgrade
 from service.models import Base
 from service.runtime import Runtime
+from support import Clock
 
-TZ = ZoneInfo("Asia/Shanghai")
-# Thursday 2026-11-26, 10:00 in Luohe: a working day
-START = datetime(2026, 11, 26, 10, 0, tzinfo=TZ)
 PG_ADMIN_URL = os.environ.get("CLOSEDLOOP_TEST_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-class Clock:
-    def __init__(self, now: datetime = START):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
-
-    def set(self, moment: datetime) -> None:
-        self.now = moment
 
 
 def _unavailable(reason: str):

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import pytest
-from conftest import TZ
+from support import TZ
 from sqlalchemy import func, select
 
 from service.cases.models import CaseEvent, CaseTier
