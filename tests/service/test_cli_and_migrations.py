@@ -86,3 +86,10 @@ def test_openapi_describes_every_action(world):
     assert "/v1/api-keys" in paths and "/v1/routing/simulate" in paths
 
 
+
+
+def test_api_doc_carries_the_transition_table_as_the_code_has_it():
+    from service.cases.machine import transition_table_markdown
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    assert transition_table_markdown() in doc
