@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from typing import Iterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -17,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .auth.keys import authenticate, ensure_bootstrap_admin
 from .auth.principal import Principal
 from .errors import Problem, TooLarge
+from .escalation.metrics import OverdueCollector
 from .runtime import Runtime
 
 log = logging.getLogger("closedloop")
@@ -106,8 +109,26 @@ class BodyLimit:
         return await self.app(scope, replay, send)
 
 
+async def _sweep_forever(rt: Runtime) -> None:
+    from .escalation.sweep import sweep
+
+    while True:
+        try:
+            report = await asyncio.to_thread(sweep, rt)
+            if any(report.counts().values()):
+                log.info("sweep: %s", report.counts())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a failed tick is logged; the next one retries
+            log.exception("sweep failed")
+        await asyncio.sleep(rt.settings.sweep_interval)
+
+
 # ---------------------------------------------------------------------------- the app
-def create_app(rt: Runtime | None = None) -> FastAPI:
+def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
+    """The application. ``scheduler``: run the deadline sweep in this process every
+    ``CLOSEDLOOP_SWEEP_INTERVAL`` seconds — the embedded default, when there is no Redis and so
+    no Celery beat (``closedloop serve`` turns it on)."""
     rt = rt or Runtime.build()
 
     @asynccontextmanager
@@ -116,7 +137,12 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
             with rt.session() as session:
                 ensure_bootstrap_admin(session, rt.settings.admin_token)
                 session.commit()
+        task = None
+        if scheduler and not rt.settings.redis_url and rt.settings.sweep_interval > 0:
+            task = asyncio.create_task(_sweep_forever(rt))
         yield
+        if task is not None:
+            task.cancel()
 
     app = FastAPI(
         title="closedloop",
@@ -157,6 +183,15 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     async def _crash(request: Request, exc: Exception):  # pragma: no cover - a bug, never a design
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "the server failed; the error is logged. Nothing was changed.")
+
+    registry = CollectorRegistry()
+    registry.register(OverdueCollector(rt))
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def metrics():
+        # this process's counters and histograms, and the overdue gauge read from the database
+        body = generate_latest(REGISTRY) + generate_latest(registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["operations"])
     def healthz():

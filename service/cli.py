@@ -76,5 +76,56 @@ def serve(host: str, port: int, workers: int) -> None:
     uvicorn.run("service.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
+@main.command()
+@click.option("--concurrency", "-c", default=2, show_default=True, type=int, help="worker processes")
+@click.option("--loglevel", default="info", show_default=True)
+def worker(concurrency: int, loglevel: str) -> None:
+    """A Celery worker (needs CLOSEDLOOP_REDIS_URL): runs the sweeps the beat sends."""
+    from workers.celery_app import app
+
+    app.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip",
+                     "--without-mingle"])
+
+
+@main.command()
+@click.option("--schedule", default="var/celerybeat-schedule", show_default=True,
+              help="where beat keeps its last-run times")
+@click.option("--loglevel", default="info", show_default=True)
+def beat(schedule: str, loglevel: str) -> None:
+    """Celery beat: sends a sweep every CLOSEDLOOP_SWEEP_INTERVAL seconds. A second beat by
+    mistake only sends more sweeps, and a sweep with nothing to do changes nothing."""
+    from pathlib import Path
+
+    from workers.celery_app import app
+
+    Path(schedule).parent.mkdir(parents=True, exist_ok=True)
+    raise SystemExit(app.start(["beat", f"--schedule={schedule}", f"--loglevel={loglevel}"]))
+
+
+@main.command()
+@click.option("--once", is_flag=True, default=True, help="run one tick now (the only mode; beat ticks otherwise)")
+@click.option("--dry-run", is_flag=True, help="print what would escalate; change nothing")
+def sweep(once: bool, dry_run: bool) -> None:
+    """One tick of the deadline sweep, here and now."""
+    import json
+
+    from .escalation.sweep import preview
+    from .escalation.sweep import sweep as run_sweep
+
+    rt = _runtime()
+    if dry_run:
+        rows = preview(rt)
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        click.echo(f"{len(rows)} case(s) would escalate or be flagged for supervision")
+        return
+    report = run_sweep(rt)
+    for row in report.escalated:
+        click.echo(f"escalated {row['tracking_no']} to tier {row['tier']} ({row['late_seconds']:.0f} s late)")
+    for row in report.supervised:
+        click.echo(f"supervised {row['tracking_no']} at tier {row['tier']} ({row['late_seconds']:.0f} s late)")
+    click.echo("sweep: " + ", ".join(f"{k} {v}" for k, v in report.counts().items()))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -34,6 +34,9 @@ class Settings:
     # how long a resolved case waits for the enterprise before it closes as confirmed
     confirm_window: Duration = field(default_factory=lambda: Duration(5, "working_days"))
     max_body_bytes: int = 1_000_000
+    # how often a supervised (督办) tier-5 case is reminded
+    supervision_interval: Duration = field(default_factory=lambda: Duration(3, "working_days"))
+    sweep_batch: int = 200
     tracking_prefix: str | None = None  # default: the directory's city.tracking_prefix
 
     @classmethod
@@ -50,6 +53,8 @@ class Settings:
             workday_end=_env("CLOSEDLOOP_WORKDAY_END", cls.workday_end),
             confirm_window=Duration.parse(_env("CLOSEDLOOP_CONFIRM_WINDOW", "5 working_days")),
             max_body_bytes=int(_env("CLOSEDLOOP_MAX_BODY_BYTES", "1000000")),
+            supervision_interval=Duration.parse(_env("CLOSEDLOOP_SUPERVISION_INTERVAL", "3 working_days")),
+            sweep_batch=int(_env("CLOSEDLOOP_SWEEP_BATCH", "200")),
             tracking_prefix=_env("CLOSEDLOOP_TRACKING_PREFIX"),
         )
 

@@ -16,6 +16,7 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_due", "due_at"),
+        Index("ix_cases_warn", "warn_at"),
         Index("ix_cases_status_tier", "status", "tier"),
         Index("ix_cases_lead", "lead_department"),
     )
@@ -51,6 +52,9 @@ class Case(Base):
     paused_remaining: Mapped[float | None] = mapped_column(Float)  # seconds (working or calendar)
     paused_remaining_warn: Mapped[float | None] = mapped_column(Float)
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 督办: overdue at tier 5
+    supervision_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    warned_tier: Mapped[int | None] = mapped_column(Integer)  # the tier whose warning was sent
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by the sweep, last time
     pending_extension: Mapped[dict | None] = mapped_column(JSONType)
     confirm_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     resolution: Mapped[str | None] = mapped_column(Text)

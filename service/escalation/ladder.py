@@ -30,8 +30,14 @@ def tier_deadline(rt: Runtime, policy: str, tier: int) -> TierDeadline:
     return (policies.get(policy) or policies[rules.defaults.sla])[tier]
 
 
-def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, reason: str) -> dict:
+def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, reason: str,
+               since: datetime | None = None) -> dict:
     """Put ``case`` at ``tier`` as of ``now``; returns what the event should record.
+
+    ``since``: when the case should have entered the tier (a deadline that passed while the
+    workers were down); a person's tier counts its deadline from then, so that a day's outage
+    does not hand every late case a fresh full deadline. A meeting tier still takes the next
+    sitting whose agenda is open *now*: a case cannot join a meeting that has been held.
 
     Raises Conflict if the case has already entered that tier (the guard that makes a replayed
     escalation change nothing)."""
@@ -40,7 +46,7 @@ def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: dateti
             session.add(CaseTier(case_id=case.id, tier=tier, entered_at=now, reason=reason))
     except IntegrityError:
         raise Conflict(f"case {case.tracking_no} has already been at tier {tier}", current_tier=case.tier) from None
-    return _place(session, rt, case, tier, now, reason)
+    return _place(session, rt, case, tier, now, reason, since)
 
 
 def start_at_tier(session: Session, rt: Runtime, case: Case, tier: int, now: datetime) -> dict:
@@ -54,10 +60,11 @@ def restart_tier(session: Session, rt: Runtime, case: Case, now: datetime, reaso
     return _place(session, rt, case, case.tier, now, reason)
 
 
-def _place(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, reason: str) -> dict:
+def _place(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, reason: str,
+           since: datetime | None = None) -> dict:
     deadline = tier_deadline(rt, case.sla_policy, tier)
     sitting = None
-    start = now
+    start = min(since, now) if since is not None else now
     if tier in MEETING_TIERS:
         series = rt.series_for(tier, case.district, case.theme)
         if series is not None:

@@ -29,6 +29,9 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "objected": ("officer",),
     "reassigned": ("lead", "co", "enterprise"),
     "withdrawn": ("lead", "co", "officer"),
+    "warning": ("lead", "officer"),
+    "supervised": ("lead", "co", "officer", "secretary"),
+    "reminded": ("lead", "officer"),
 }
 
 

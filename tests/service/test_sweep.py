@@ -1,0 +1,154 @@
+"""The deadline sweep with the clock passed in, on SQLite and PostgreSQL."""
+
+from datetime import datetime, timedelta
+
+from support import TZ
+
+from service.escalation.sweep import preview, sweep
+
+
+def at(y, m, d, h=10, mi=0, s=0):
+    return datetime(y, m, d, h, mi, s, tzinfo=TZ)
+
+
+def events(world, cid, kind):
+    return [e for e in world.case(cid)["timeline"] if e["type"] == kind]
+
+
+def test_a_passed_deadline_escalates_once_and_says_how_late(world):
+    c = world.submit()  # Thu 11-26 10:00, due Tue 12-01 18:00
+    assert sweep(world.rt, at(2026, 12, 1, 17, 59)).counts()["escalated"] == 0
+    report = sweep(world.rt, at(2026, 12, 1, 18, 0, 30))
+    assert report.escalated == [{"tracking_no": c["tracking_no"], "tier": 2, "late_seconds": 30.0}]
+    again = sweep(world.rt, at(2026, 12, 1, 18, 0, 31))
+    assert again.counts()["escalated"] == 0
+    case = world.case(c["id"])
+    assert case["tier"] == 2 and case["sitting_id"] is not None
+    (e,) = events(world, c["id"], "escalated")
+    assert e["actor"] == "system" and e["data"]["reason"] == "deadline" and e["data"]["late_seconds"] == 30.0
+    assert e["data"]["from_tier"] == 1 and e["data"]["sitting"]["series"] == "county-yuanhui"
+
+
+def test_spring_festival_deadline(world):
+    world.clock.set(at(2026, 2, 13, 10))  # Friday; Sat 02-14 is worked; 02-15..02-23 off
+    c = world.submit()
+    assert datetime.fromisoformat(c["due_at"]) == at(2026, 2, 25, 18)
+    assert sweep(world.rt, at(2026, 2, 24, 17, 59)).counts() == {"escalated": 0, "supervised": 0, "warned": 0,
+                                                                  "reminded": 0, "closed": 0}
+    assert sweep(world.rt, at(2026, 2, 24, 18, 0)).warned == [c["tracking_no"]]  # one working day before
+    assert sweep(world.rt, at(2026, 2, 25, 17, 59)).counts()["escalated"] == 0
+    assert sweep(world.rt, at(2026, 2, 25, 18, 1)).counts()["escalated"] == 1
+
+
+def test_national_day_make_up_sunday(world):
+    world.clock.set(at(2026, 9, 18, 10))  # Friday; Sunday 09-20 is a working day
+    c = world.submit(urgency="urgent")  # the urgent policy: one working day at tier 1
+    assert c["sla_policy"] == "urgent"
+    assert datetime.fromisoformat(c["due_at"]) == at(2026, 9, 20, 18)
+    assert sweep(world.rt, at(2026, 9, 20, 18, 0, 1)).counts()["escalated"] == 1
+
+
+def test_catch_up_after_an_outage_goes_in_deadline_order_one_tier_per_tick(world):
+    first = world.submit(title="土地证一")
+    world.clock.advance(hours=2)
+    second = world.submit(title="土地证二")
+    third = world.submit(title="土地证三")
+    world.act(third["id"], "escalate", "officer", {"reason": "到第二级"})
+    world.act(third["id"], "escalate", "officer", {"reason": "到第三级"})  # tier 3: seven working days
+    # the workers were down for a month
+    report = sweep(world.rt, at(2027, 1, 4, 9))
+    assert [r["tracking_no"] for r in report.escalated] == [first["tracking_no"], second["tracking_no"],
+                                                            third["tracking_no"]]
+    assert [r["tier"] for r in report.escalated] == [2, 2, 4]
+    assert all(r["late_seconds"] > 20 * 86400 for r in report.escalated)
+    # each got a new deadline at a sitting still ahead, so a second tick now finds nothing
+    assert sweep(world.rt, at(2027, 1, 4, 9, 0, 1)).counts()["escalated"] == 0
+
+
+def test_tier_five_overdue_is_supervised_and_reminded_never_dropped(world):
+    c = world.submit()
+    for n in range(4):
+        world.act(c["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
+    case = world.case(c["id"])
+    assert case["tier"] == 5
+    due = datetime.fromisoformat(case["due_at"])
+    report = sweep(world.rt, due + timedelta(seconds=5))
+    assert report.supervised and report.counts()["escalated"] == 0
+    case = world.case(c["id"])
+    assert case["tier"] == 5 and case["supervised"] is True and case["status"] == "open"
+    assert sweep(world.rt, due + timedelta(seconds=6)).counts() == {"escalated": 0, "supervised": 0, "warned": 0,
+                                                                     "reminded": 0, "closed": 0}
+    later = due + timedelta(days=10)
+    first = sweep(world.rt, later)
+    assert first.reminded == [c["tracking_no"]]
+    assert sweep(world.rt, later + timedelta(seconds=1)).reminded == []
+    assert sweep(world.rt, later + timedelta(days=7)).reminded == [c["tracking_no"]]
+    kinds = [e["type"] for e in world.case(c["id"])["timeline"]]
+    assert kinds.count("supervised") == 1 and kinds.count("reminded") == 2
+
+
+def test_paused_cases_do_not_escalate(world):
+    c = world.submit()
+    world.act(c["id"], "accept", "land")
+    world.act(c["id"], "request-info", "land", {"text": "请补充"})
+    assert sweep(world.rt, at(2026, 12, 20)).counts()["escalated"] == 0
+    world.clock.set(at(2026, 12, 21, 9))
+    world.act(c["id"], "supplement", "ent", {"text": "已补充"})
+    assert sweep(world.rt, at(2026, 12, 21, 10)).counts()["escalated"] == 0  # the time left runs again
+    assert sweep(world.rt, at(2026, 12, 31, 10)).counts()["escalated"] == 1
+
+
+def test_warning_once_per_tier(world):
+    c = world.submit()
+    assert sweep(world.rt, at(2026, 11, 30, 18, 0, 1)).warned == [c["tracking_no"]]
+    assert sweep(world.rt, at(2026, 11, 30, 19)).warned == []
+    sweep(world.rt, at(2026, 12, 1, 18, 1))  # escalates to tier 2
+    case = world.case(c["id"])
+    warn_at = datetime.fromisoformat(case["warn_at"])
+    assert sweep(world.rt, warn_at + timedelta(seconds=1)).warned == [c["tracking_no"]]
+    assert len(events(world, c["id"], "warning")) == 2
+
+
+def test_escalation_to_a_meeting_respects_the_agenda_cutoff(world):
+    # Yuanhui's county meeting sits Tuesdays 09:00; its agenda closes a day before
+    c = world.submit()  # due Tue 12-01 18:00
+    sweep(world.rt, at(2026, 12, 1, 18, 5))
+    sitting = events(world, c["id"], "escalated")[0]["data"]["sitting"]
+    assert datetime.fromisoformat(sitting["starts_at"]).astimezone(TZ) == at(2026, 12, 8, 9)
+    world.clock.set(at(2026, 12, 7, 8, 59))  # just before Monday's cut-off: this Tuesday's sitting
+    d = world.submit(title="电费异常", description="电费高")
+    world.act(d["id"], "escalate", "officer", {"reason": "提交周例会"})
+    assert events(world, d["id"], "escalated")[0]["data"]["sitting"]["id"] == sitting["id"]
+    world.clock.set(at(2026, 12, 7, 9, 1))  # just after: the following week
+    e = world.submit(title="电费异常二", description="电费高")
+    world.act(e["id"], "escalate", "officer", {"reason": "提交周例会"})
+    later = events(world, e["id"], "escalated")[0]["data"]["sitting"]
+    assert datetime.fromisoformat(later["starts_at"]).astimezone(TZ) == at(2026, 12, 15, 9)
+    assert later["number"] == sitting["number"] + 1
+
+
+def test_resolved_cases_close_after_the_confirmation_window(world):
+    c = world.submit()
+    world.act(c["id"], "accept", "land")
+    c = world.act(c["id"], "resolve", "land", {"resolution": "已办结"})
+    assert sweep(world.rt, at(2026, 12, 20)).closed == [c["tracking_no"]]
+    assert world.case(c["id"])["status"] == "closed"
+
+
+def test_preview_changes_nothing(world):
+    c = world.submit()
+    rows = preview(world.rt, at(2026, 12, 2))
+    assert rows == [{"tracking_no": c["tracking_no"], "from_tier": 1, "to": 2,
+                     "due_at": rows[0]["due_at"], "late_seconds": rows[0]["late_seconds"]}]
+    assert world.case(c["id"])["tier"] == 1 and preview(world.rt, at(2026, 12, 2)) == rows
+
+
+def test_metrics_show_lateness_and_overdue(world):
+    world.submit()
+    world.clock.set(at(2026, 12, 1, 18, 30))
+    text = world.client.get("/metrics").text
+    assert 'closedloop_overdue_cases{tier="1"} 1.0' in text
+    sweep(world.rt)
+    text = world.client.get("/metrics").text
+    assert 'closedloop_escalation_lateness_seconds_count{kind="escalated"}' in text
+    assert 'closedloop_overdue_cases{tier="1"} 0.0' in text
