@@ -91,3 +91,10 @@ def test_sitting_across_the_agenda_cutoff():
     assert starts.astimezone(TZ) == at(2026, 12, 3, 9)
     starts, _ = next_sitting_time("0 9 * * 4", "1 days", at(2026, 11, 25, 8), cal)
     assert starts.astimezone(TZ) == at(2026, 11, 26, 9)
+
+
+def test_frequent_sittings_with_a_long_cutoff_are_found():
+    # hourly sittings whose agenda closes 30 days before: the first open one is a month ahead
+    starts, closes = next_sitting_time("0 * * * *", "30 days", at(2026, 11, 24, 10, 30), cal)
+    assert closes > at(2026, 11, 24, 10, 30) and starts - closes == timedelta(days=30)
+    assert starts.astimezone(TZ) == at(2026, 12, 24, 11)  # a Thursday

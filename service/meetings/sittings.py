@@ -7,7 +7,7 @@ Used by manual escalation and reopening here, by the deadline sweep (#4) and the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from croniter import croniter
 from sqlalchemy import func, select
@@ -26,7 +26,11 @@ def next_sitting_time(schedule: str, closes_before: str, after: datetime,
                       calendar: WorkCalendar) -> tuple[datetime, datetime]:
     """(starts_at, agenda_closes_at) of the first sitting whose agenda closes after ``after``."""
     cutoff = Duration.parse(closes_before)
-    it = croniter(schedule, after.astimezone(calendar.tz))
+    # No sitting that starts before ``after + cutoff`` can still be open (a working day is at
+    # least a calendar day), so the search starts there, however frequent the schedule.
+    earliest = after + (timedelta(days=cutoff.amount) if cutoff.unit == "working_days"
+                        else timedelta(seconds=cutoff.calendar_seconds or 0))
+    it = croniter(schedule, (earliest - timedelta(seconds=1)).astimezone(calendar.tz))
     for _ in range(_HORIZON):
         planned = it.get_next(datetime)
         day = calendar.next_working_day(planned.date())
