@@ -21,6 +21,7 @@ import os
 from celery import Celery
 
 SWEEP = "closedloop.sweep"
+ESCALATE = "closedloop.escalate"
 
 
 def make_celery(redis_url: str | None = None, sweep_interval: float | None = None) -> Celery:

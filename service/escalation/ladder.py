@@ -31,7 +31,7 @@ def tier_deadline(rt: Runtime, policy: str, tier: int) -> TierDeadline:
 
 
 def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, reason: str,
-               since: datetime | None = None) -> dict:
+               since: datetime | None = None, sittings: dict | None = None, guarded: bool = True) -> dict:
     """Put ``case`` at ``tier`` as of ``now``; returns what the event should record.
 
     ``since``: when the case should have entered the tier (a deadline that passed while the
@@ -39,14 +39,21 @@ def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: dateti
     does not hand every late case a fresh full deadline. A meeting tier still takes the next
     sitting whose agenda is open *now*: a case cannot join a meeting that has been held.
 
+    ``sittings``: a cache of the next sitting per series for this ``now`` (the sweep moves
+    thousands of cases onto the same few sittings). ``guarded=False`` adds the (case, tier) record
+    without its own savepoint: the caller holds the row lock and handles a conflict for the batch.
+
     Raises Conflict if the case has already entered that tier (the guard that makes a replayed
     escalation change nothing)."""
-    try:
-        with session.begin_nested():
-            session.add(CaseTier(case_id=case.id, tier=tier, entered_at=now, reason=reason))
-    except IntegrityError:
-        raise Conflict(f"case {case.tracking_no} has already been at tier {tier}", current_tier=case.tier) from None
-    return _place(session, rt, case, tier, now, reason, since)
+    if guarded:
+        try:
+            with session.begin_nested():
+                session.add(CaseTier(case_id=case.id, tier=tier, entered_at=now, reason=reason))
+        except IntegrityError:
+            raise Conflict(f"case {case.tracking_no} has already been at tier {tier}", current_tier=case.tier) from None
+    else:
+        session.add(CaseTier(case_id=case.id, tier=tier, entered_at=now, reason=reason))
+    return _place(session, rt, case, tier, now, reason, since, sittings)
 
 
 def start_at_tier(session: Session, rt: Runtime, case: Case, tier: int, now: datetime) -> dict:
@@ -61,14 +68,19 @@ def restart_tier(session: Session, rt: Runtime, case: Case, now: datetime, reaso
 
 
 def _place(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, reason: str,
-           since: datetime | None = None) -> dict:
+           since: datetime | None = None, sittings: dict | None = None) -> dict:
     deadline = tier_deadline(rt, case.sla_policy, tier)
     sitting = None
     start = min(since, now) if since is not None else now
     if tier in MEETING_TIERS:
         series = rt.series_for(tier, case.district, case.theme)
         if series is not None:
-            sitting = next_sitting(session, series.key, series.schedule, series.agenda_closes_before, now, rt.calendar)
+            sitting = sittings.get(series.key) if sittings is not None else None
+            if sitting is None:
+                sitting = next_sitting(session, series.key, series.schedule, series.agenda_closes_before, now,
+                                       rt.calendar)
+                if sittings is not None:
+                    sittings[series.key] = sitting
             start = sitting.starts_at
     due, provisional = rt.calendar.after(start, deadline.due)
     case.tier = tier

@@ -25,17 +25,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
+
+import logging
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..cases import machine
 from ..cases.models import Case
 from ..cases.service import close_unconfirmed, record
+from ..directory.models import Sitting
+from ..errors import Conflict
 from ..runtime import Runtime
 from .ladder import TOP_TIER, enter_tier
 from .metrics import observe_escalation
 
+log = logging.getLogger("closedloop.sweep")
 RUNNING = (machine.OPEN, machine.IN_PROGRESS)  # the statuses in which a deadline runs
 
 
@@ -62,39 +69,68 @@ def _claim(session: Session, stmt, batch: int) -> list[Case]:
     return list(session.scalars(stmt.limit(batch).with_for_update(skip_locked=True)))
 
 
-def escalate_due(rt: Runtime, now: datetime, report: SweepReport, batch: int) -> None:
+def escalate_due(rt: Runtime, now: datetime, report: SweepReport, batch: int,
+                 on_backlog: Callable[[datetime], None] | None = None) -> None:
+    """Escalate what is due as of ``now``, batch after batch. ``on_backlog`` is called once if
+    the first batch is full: the workers use it to send helpers that drain the same rows in
+    parallel (they skip each other's locked rows, and carry this ``now``, so nothing escalated
+    in this tick is escalated again)."""
+    sittings: dict = {}  # the next sitting per series, for this tick
+    first = True
     while True:
         with rt.session() as session:
             cases = _claim(session, _due(now), batch)
             if not cases:
                 return
-            for case in cases:
-                late = (now - case.due_at).total_seconds()
-                if case.tier >= TOP_TIER:
-                    case.supervised = True
-                    case.supervision_next_at, _ = rt.calendar.after(case.due_at, rt.settings.supervision_interval)
-                    data = {"reason": "deadline", "tier": case.tier, "late_seconds": late,
-                            "due_at": case.due_at.isoformat()}
-                    kind, target = "supervised", report.supervised
-                else:
-                    old_due, from_tier = case.due_at, case.tier
-                    placed = enter_tier(session, rt, case, from_tier + 1, now, "deadline", since=old_due)
-                    data = {"reason": "deadline", "by": "deadline", "from_tier": from_tier, "late_seconds": late,
-                            "was_due_at": old_due.isoformat(), **placed}
-                    kind, target = "escalated", report.escalated
-                case.escalated_at = now
-                case.version += 1
-                case.updated_at = now
-                record(session, case, kind, "system", now, data, _series(session, case))
-                target.append({"tracking_no": case.tracking_no, "tier": case.tier, "late_seconds": late})
-                observe_escalation(kind, late)
-            session.commit()
+            if first and on_backlog is not None and len(cases) == batch:
+                on_backlog(now)
+            first = False
+            try:
+                done = [_escalate(session, rt, case, now, sittings, guarded=False) for case in cases]
+                session.commit()
+            except IntegrityError:
+                # a (case, tier) record already there: a bug or a hand edit, not a race (we hold the
+                # row locks). Redo this batch case by case, so one bad row cannot block the rest.
+                session.rollback()
+                sittings.clear()
+                done = []
+                for case in _claim(session, _due(now), batch):
+                    try:
+                        with session.begin_nested():
+                            done.append(_escalate(session, rt, case, now, sittings, guarded=True))
+                    except Conflict:
+                        log.error("case %s: already at the next tier; left for an operator", case.tracking_no)
+                        case.escalated_at = now  # not retried this tick
+                session.commit()
+        for kind, row, late in done:
+            (report.supervised if kind == "supervised" else report.escalated).append(row)
+            observe_escalation(kind, late)
 
 
-def _series(session: Session, case: Case) -> str | None:
-    from ..cases.service import _sitting_series
-
-    return _sitting_series(session, case)
+def _escalate(session: Session, rt: Runtime, case: Case, now: datetime, sittings: dict,
+              guarded: bool) -> tuple[str, dict, float]:
+    late = (now - case.due_at).total_seconds()
+    series = None
+    if case.tier >= TOP_TIER:
+        case.supervised = True
+        case.supervision_next_at, _ = rt.calendar.after(case.due_at, rt.settings.supervision_interval)
+        data = {"reason": "deadline", "tier": case.tier, "late_seconds": late, "due_at": case.due_at.isoformat()}
+        kind = "supervised"
+        if case.sitting_id is not None:
+            series = session.scalar(select(Sitting.series_key).where(Sitting.id == case.sitting_id))
+    else:
+        old_due, from_tier = case.due_at, case.tier
+        placed = enter_tier(session, rt, case, from_tier + 1, now, "deadline", since=old_due, sittings=sittings,
+                            guarded=guarded)
+        data = {"reason": "deadline", "by": "deadline", "from_tier": from_tier, "late_seconds": late,
+                "was_due_at": old_due.isoformat(), **placed}
+        kind = "escalated"
+        series = placed.get("sitting", {}).get("series")
+    case.escalated_at = now
+    case.version += 1
+    case.updated_at = now
+    record(session, case, kind, "system", now, data, series)
+    return kind, {"tracking_no": case.tracking_no, "tier": case.tier, "late_seconds": late}, late
 
 
 def warn_due(rt: Runtime, now: datetime, report: SweepReport, batch: int) -> None:
@@ -146,12 +182,13 @@ def close_confirmed_by_default(rt: Runtime, now: datetime, report: SweepReport, 
             return
 
 
-def sweep(rt: Runtime, now: datetime | None = None, batch: int | None = None) -> SweepReport:
+def sweep(rt: Runtime, now: datetime | None = None, batch: int | None = None,
+          on_backlog: Callable[[datetime], None] | None = None) -> SweepReport:
     """One tick. ``now`` is the clock (the runtime's by default)."""
     now = now or rt.clock()
     batch = batch or rt.settings.sweep_batch
     report = SweepReport()
-    escalate_due(rt, now, report, batch)
+    escalate_due(rt, now, report, batch, on_backlog)
     warn_due(rt, now, report, batch)
     remind_supervised(rt, now, report, batch)
     close_confirmed_by_default(rt, now, report, batch)

@@ -7,6 +7,7 @@ department key, ``officer`` + officer key, ``enterprise`` + enterprise id, ``sec
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..cases.models import Case, CaseEvent
@@ -70,14 +71,15 @@ _PENDING = "closedloop.outbox"
 
 
 def write_staged(session: Session) -> None:
-    """Session hook (before commit): write the outbox rows of every staged event."""
+    """Session hook (before commit): write the outbox rows of every staged event, in one
+    statement (the sweep can stage thousands; their ids are not needed back)."""
     staged = session.info.pop(_PENDING, None)
     if not staged:
         return
     session.flush()  # events get their ids
-    for case, event, series in staged:
-        write(session, case, event, series)
-    session.flush()
+    rows = [row for case, event, series in staged for row in rows_for(case, event, series)]
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
 
 
 def discard_staged(session: Session, *_args) -> None:
@@ -92,14 +94,13 @@ def install(sessions) -> None:
     event.listen(sessions, "after_soft_rollback", discard_staged)
 
 
-def write(session: Session, case: Case, event: CaseEvent, secretary_series: str | None = None) -> int:
-    """The event's notifications as outbox rows; returns how many."""
-    rows = [
-        OutboxMessage(event_id=event.id, case_id=case.id, recipient_kind=kind, recipient=key,
-                      event_type=event.type, next_attempt_at=event.at, created_at=event.at,
-                      payload={"event_id": event.id, "type": event.type, "at": event.at.isoformat(),
-                               "case": summary(case), "data": event.data})
-        for kind, key in recipients(case, event.type, event.actor, secretary_series)
-    ]
-    session.add_all(rows)
-    return len(rows)
+def rows_for(case: Case, event: CaseEvent, secretary_series: str | None = None) -> list[dict]:
+    """The event's notifications as outbox rows."""
+    targets = recipients(case, event.type, event.actor, secretary_series)
+    if not targets:
+        return []
+    payload = {"event_id": event.id, "type": event.type, "at": event.at.isoformat(), "case": summary(case),
+               "data": event.data}
+    return [dict(event_id=event.id, case_id=case.id, recipient_kind=kind, recipient=key, event_type=event.type,
+                 payload=payload, status="pending", attempts=0, next_attempt_at=event.at, created_at=event.at)
+            for kind, key in targets]
