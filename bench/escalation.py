@@ -185,8 +185,8 @@ def main() -> None:
     print()
     print(f"ceiling: bare `UPDATE ... RETURNING` of {args.due:,} rows: {results['ceiling_s'] * 1000:.0f} ms")
     print()
-    print(f"| falling due | worker processes | cases | all escalated, s after the last was due | "
-          f"lateness p50 s | p99 s | max s | escalated events | outbox rows | ÷ ceiling |")
+    print("| falling due | worker processes | cases | all escalated, s after the last was due | "
+          "lateness p50 s | p99 s | max s | escalated events | outbox rows | ÷ ceiling |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results["runs"]:
         took = f"{r['all_in_s']:.1f}" if r["all_in_s"] is not None else "not within 300 s"

@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -368,6 +368,3 @@ def close_unconfirmed(session: Session, rt: Runtime, now: datetime, limit: int =
         record(session, case, "closed", "system", now, {"satisfied": None, "by_default": True})
     return [c.tracking_no for c in rows]
 
-
-def count(session: Session) -> int:
-    return session.scalar(select(func.count(Case.id))) or 0

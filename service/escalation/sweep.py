@@ -138,43 +138,49 @@ def _escalate(session: Session, rt: Runtime, case: Case, now: datetime, sittings
     return kind, {"tracking_no": case.tracking_no, "tier": case.tier, "late_seconds": late}, late
 
 
-def warn_due(rt: Runtime, now: datetime, report: SweepReport, batch: int) -> None:
-    stmt = (select(Case)
-            .where(Case.status.in_(RUNNING), Case.warn_at <= now, Case.due_at > now,
-                   or_(Case.warned_tier.is_(None), Case.warned_tier != Case.tier))
-            .order_by(Case.warn_at, Case.id))
+def _each_claimed(rt: Runtime, stmt, batch: int, act: Callable[[Session, Case], None]) -> None:
+    """Claim rows batch after batch (skipping rows another sweep holds) and act on each."""
     while True:
         with rt.session() as session:
             cases = _claim(session, stmt, batch)
             if not cases:
                 return
             for case in cases:
-                case.warned_tier = case.tier
-                record(session, case, "warning", "system", now,
-                       {"tier": case.tier, "due_at": case.due_at.isoformat(),
-                        "seconds_left": (case.due_at - now).total_seconds()})
-                report.warned.append(case.tracking_no)
+                act(session, case)
             session.commit()
+
+
+def warn_due(rt: Runtime, now: datetime, report: SweepReport, batch: int) -> None:
+    stmt = (select(Case)
+            .where(Case.status.in_(RUNNING), Case.warn_at <= now, Case.due_at > now,
+                   or_(Case.warned_tier.is_(None), Case.warned_tier != Case.tier))
+            .order_by(Case.warn_at, Case.id))
+
+    def warn(session: Session, case: Case) -> None:
+        case.warned_tier = case.tier
+        record(session, case, "warning", "system", now,
+               {"tier": case.tier, "due_at": case.due_at.isoformat(),
+                "seconds_left": (case.due_at - now).total_seconds()})
+        report.warned.append(case.tracking_no)
+
+    _each_claimed(rt, stmt, batch, warn)
 
 
 def remind_supervised(rt: Runtime, now: datetime, report: SweepReport, batch: int) -> None:
     stmt = (select(Case)
             .where(Case.supervised.is_(True), Case.status.in_(machine.ACTIVE), Case.supervision_next_at <= now)
             .order_by(Case.supervision_next_at, Case.id))
-    while True:
-        with rt.session() as session:
-            cases = _claim(session, stmt, batch)
-            if not cases:
-                return
-            for case in cases:
-                planned = case.supervision_next_at
-                case.supervision_next_at, _ = rt.calendar.after(planned, rt.settings.supervision_interval)
-                if case.supervision_next_at <= now:  # after an outage: one reminder, the next one ahead
-                    case.supervision_next_at, _ = rt.calendar.after(now, rt.settings.supervision_interval)
-                record(session, case, "reminded", "system", now,
-                       {"planned_at": planned.isoformat(), "next_at": case.supervision_next_at.isoformat()})
-                report.reminded.append(case.tracking_no)
-            session.commit()
+
+    def remind(session: Session, case: Case) -> None:
+        planned = case.supervision_next_at
+        case.supervision_next_at, _ = rt.calendar.after(planned, rt.settings.supervision_interval)
+        if case.supervision_next_at <= now:  # after an outage: one reminder, the next one ahead
+            case.supervision_next_at, _ = rt.calendar.after(now, rt.settings.supervision_interval)
+        record(session, case, "reminded", "system", now,
+               {"planned_at": planned.isoformat(), "next_at": case.supervision_next_at.isoformat()})
+        report.reminded.append(case.tracking_no)
+
+    _each_claimed(rt, stmt, batch, remind)
 
 
 def close_confirmed_by_default(rt: Runtime, now: datetime, report: SweepReport, batch: int) -> None:

@@ -18,7 +18,7 @@ def matrix() -> dict[str, dict[str, str]]:
         if m:
             cells = [c.strip() for c in m.group(2).split("|")]
             assert len(cells) == len(COLUMNS), line
-            rows[m.group(1)] = dict(zip(COLUMNS, cells))
+            rows[m.group(1)] = dict(zip(COLUMNS, cells, strict=False))
     return rows
 
 
