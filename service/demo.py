@@ -1,5 +1,7 @@
 """Demo data for `make run`: a dozen enterprises and cases in every status and tier, made through
-the same domain functions the API uses, on a clock that starts three weeks ago."""
+the same domain functions the API uses, on a clock that starts five days ago — so that the
+first cases are overdue and the server's sweep escalates them as it starts, while the resolved
+case is still inside its confirmation window."""
 
 from __future__ import annotations
 
@@ -63,7 +65,7 @@ def load(rt: Runtime, session: Session) -> bool:
     if session.scalar(select(Enterprise).where(Enterprise.name == ENTERPRISES[0][0])) is not None:
         return False
     rng = random.Random(2026)
-    clock = _Clock(utcnow() - timedelta(days=21))
+    clock = _Clock(utcnow() - timedelta(days=5))
     drt = replace(rt, clock=clock)
     admin = Principal("demo", "admin")
     ents = []
@@ -76,7 +78,7 @@ def load(rt: Runtime, session: Session) -> bool:
 
     def do(case, action, body, who=admin):
         cases.act(session, drt, who, case.id, action, body)
-        clock.advance(hours=2)
+        clock.advance(minutes=20)
 
     def lead(case):
         return Principal("demo-dept", "department", department=case.lead_department)
@@ -126,7 +128,7 @@ def load(rt: Runtime, session: Session) -> bool:
         clock.advance(hours=1)
         if i < len(stories):
             stories[i](case)
-        clock.advance(hours=12)
+        clock.advance(hours=2)
     return True
 
 
