@@ -31,7 +31,8 @@ def tier_deadline(rt: Runtime, policy: str, tier: int) -> TierDeadline:
 
 
 def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, reason: str,
-               since: datetime | None = None, sittings: dict | None = None, guarded: bool = True) -> dict:
+               since: datetime | None = None, sittings: dict | None = None, guarded: bool = True,
+               tier_rows: list | None = None) -> dict:
     """Put ``case`` at ``tier`` as of ``now``; returns what the event should record.
 
     ``since``: when the case should have entered the tier (a deadline that passed while the
@@ -41,7 +42,8 @@ def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: dateti
 
     ``sittings``: a cache of the next sitting per series for this ``now`` (the sweep moves
     thousands of cases onto the same few sittings). ``guarded=False`` adds the (case, tier) record
-    without its own savepoint: the caller holds the row lock and handles a conflict for the batch.
+    without its own savepoint: the caller holds the row lock and handles a conflict for the batch;
+    with ``tier_rows`` it is appended there for the caller to write in bulk.
 
     Raises Conflict if the case has already entered that tier (the guard that makes a replayed
     escalation change nothing)."""
@@ -51,6 +53,8 @@ def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: dateti
                 session.add(CaseTier(case_id=case.id, tier=tier, entered_at=now, reason=reason))
         except IntegrityError:
             raise Conflict(f"case {case.tracking_no} has already been at tier {tier}", current_tier=case.tier) from None
+    elif tier_rows is not None:
+        tier_rows.append((case.id, tier, now, reason))
     else:
         session.add(CaseTier(case_id=case.id, tier=tier, entered_at=now, reason=reason))
     return _place(session, rt, case, tier, now, reason, since, sittings)

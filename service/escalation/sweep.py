@@ -25,20 +25,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Callable
 
+import json
 import logging
 import time
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from ..cases import machine
 from ..cases.models import Case
 from ..cases.service import close_unconfirmed, record
 from ..directory.models import Sitting
 from ..errors import Conflict
+from ..notifications import outbox
 from ..runtime import Runtime
 from .ladder import TOP_TIER, enter_tier
 from .metrics import observe_escalation
@@ -70,6 +73,14 @@ def _claim(session: Session, stmt, batch: int) -> list[Case]:
     return list(session.scalars(stmt.limit(batch).with_for_update(skip_locked=True)))
 
 
+# What escalating a case reads; everything else stays unloaded (and may not be read: raiseload).
+_ESCALATION_COLUMNS = (
+    Case.id, Case.tracking_no, Case.enterprise_id, Case.district, Case.officer_id, Case.title, Case.status,
+    Case.tier, Case.lead_department, Case.co_departments, Case.sla_policy, Case.theme, Case.sitting_id,
+    Case.due_at, Case.supervised, Case.version, Case.escalated_at,
+)
+
+
 def escalate_due(rt: Runtime, now: datetime, report: SweepReport, batch: int,
                  on_backlog: Callable[[datetime], None] | None = None) -> None:
     """Escalate what is due as of ``now``, batch after batch. ``on_backlog`` is called once if
@@ -81,17 +92,23 @@ def escalate_due(rt: Runtime, now: datetime, report: SweepReport, batch: int,
     # time this tick has been running (a burst of 10,000 takes seconds; the last ones are later).
     started = time.monotonic()
     first = True
+    stmt = _due(now).options(load_only(*_ESCALATION_COLUMNS, raiseload=True))
     while True:
         with rt.session() as session:
-            cases = _claim(session, _due(now), batch)
+            cases = _claim(session, stmt, batch)
             if not cases:
                 return
             if first and on_backlog is not None and len(cases) == batch:
                 on_backlog(now)
             first = False
+            bulk = session.get_bind().dialect.name == "postgresql"
+            writes = _Writes() if bulk else None
             try:
-                done = [_escalate(session, rt, case, now, sittings, guarded=False, started=started)
+                done = [_escalate(session, rt, case, now, sittings, guarded=False, started=started, writes=writes)
                         for case in cases]
+                if writes is not None:
+                    session.flush()
+                    writes.copy(session)
                 session.commit()
             except IntegrityError:
                 # a (case, tier) record already there: a bug or a hand edit, not a race (we hold the
@@ -99,7 +116,7 @@ def escalate_due(rt: Runtime, now: datetime, report: SweepReport, batch: int,
                 session.rollback()
                 sittings.clear()
                 done = []
-                for case in _claim(session, _due(now), batch):
+                for case in _claim(session, stmt, batch):
                     try:
                         with session.begin_nested():
                             done.append(_escalate(session, rt, case, now, sittings, guarded=True, started=started))
@@ -112,8 +129,43 @@ def escalate_due(rt: Runtime, now: datetime, report: SweepReport, batch: int,
             observe_escalation(kind, late)
 
 
+class _Writes:
+    """A batch's new rows besides the cases' own (events, tier records, outbox), written with
+    COPY on PostgreSQL: a burst of thousands of escalations is bound by these inserts."""
+
+    def __init__(self) -> None:
+        self.tiers: list[tuple] = []
+        self.events: list[tuple] = []  # (case, type, at, data, secretary series)
+
+    def copy(self, session: Session) -> None:
+        cursor = session.connection().connection.driver_connection.cursor()
+        with cursor:
+            if self.tiers:
+                with cursor.copy("COPY case_tiers (case_id, tier, entered_at, reason) FROM STDIN") as copy:
+                    for row in self.tiers:
+                        copy.write_row(row)
+            if not self.events:
+                return
+            cursor.execute("SELECT nextval(pg_get_serial_sequence('case_events', 'id')) "
+                           "FROM generate_series(1, %s)", (len(self.events),))
+            ids = [row[0] for row in cursor.fetchall()]
+            outbox_rows = []
+            with cursor.copy("COPY case_events (id, case_id, type, at, actor, data) FROM STDIN") as copy:
+                for event_id, (case, kind, at, data, series) in zip(ids, self.events, strict=True):
+                    copy.write_row((event_id, case.id, kind, at, "system", json.dumps(data, ensure_ascii=False)))
+                    event = SimpleNamespace(id=event_id, type=kind, at=at, actor="system", data=data)
+                    rows = outbox.rows_for(case, event, series)
+                    payload = json.dumps(rows[0]["payload"], ensure_ascii=False) if rows else None
+                    outbox_rows += [(r["event_id"], r["case_id"], r["recipient_kind"], r["recipient"], r["event_type"],
+                                     payload, "pending", 0, at, at) for r in rows]
+            with cursor.copy("COPY outbox (event_id, case_id, recipient_kind, recipient, event_type, payload, "
+                             "status, attempts, next_attempt_at, created_at) FROM STDIN") as copy:
+                for row in outbox_rows:
+                    copy.write_row(row)
+
+
 def _escalate(session: Session, rt: Runtime, case: Case, now: datetime, sittings: dict,
-              guarded: bool, started: float) -> tuple[str, dict, float]:
+              guarded: bool, started: float, writes: _Writes | None = None) -> tuple[str, dict, float]:
     late = round((now - case.due_at).total_seconds() + (time.monotonic() - started), 3)
     series = None
     if case.tier >= TOP_TIER:
@@ -126,7 +178,7 @@ def _escalate(session: Session, rt: Runtime, case: Case, now: datetime, sittings
     else:
         old_due, from_tier = case.due_at, case.tier
         placed = enter_tier(session, rt, case, from_tier + 1, now, "deadline", since=old_due, sittings=sittings,
-                            guarded=guarded)
+                            guarded=guarded, tier_rows=writes.tiers if writes is not None else None)
         data = {"reason": "deadline", "by": "deadline", "from_tier": from_tier, "late_seconds": late,
                 "was_due_at": old_due.isoformat(), **placed}
         kind = "escalated"
@@ -134,7 +186,10 @@ def _escalate(session: Session, rt: Runtime, case: Case, now: datetime, sittings
     case.escalated_at = now
     case.version += 1
     case.updated_at = now
-    record(session, case, kind, "system", now, data, series)
+    if writes is not None:
+        writes.events.append((case, kind, now, data, series))
+    else:
+        record(session, case, kind, "system", now, data, series)
     return kind, {"tracking_no": case.tracking_no, "tier": case.tier, "late_seconds": late}, late
 
 

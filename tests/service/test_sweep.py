@@ -29,6 +29,18 @@ def test_a_passed_deadline_escalates_once_and_says_how_late(world):
     (e,) = events(world, c["id"], "escalated")
     assert e["actor"] == "system" and e["data"]["reason"] == "deadline" and 30.0 <= e["data"]["late_seconds"] < 31
     assert e["data"]["from_tier"] == 1 and e["data"]["sitting"]["series"] == "county-yuanhui"
+    # its notifications, written in the same transaction (with COPY on PostgreSQL)
+    from sqlalchemy import select
+
+    from service.notifications.models import OutboxMessage
+
+    with world.rt.session() as s:
+        rows = list(s.scalars(select(OutboxMessage).where(OutboxMessage.event_id == e["id"])))
+    assert {(r.recipient_kind, r.recipient) for r in rows} == {
+        ("department", "natural-resources"), ("officer", "officer-yuanhui-1"),
+        ("enterprise", str(c["enterprise_id"])), ("secretary", "county-yuanhui")}
+    assert all(r.status == "pending" and r.payload["case"]["tracking_no"] == c["tracking_no"]
+               and r.payload["data"]["late_seconds"] == e["data"]["late_seconds"] for r in rows)
 
 
 def test_spring_festival_deadline(world):
