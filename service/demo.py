@@ -25,7 +25,9 @@ from .db import utcnow
 from .enterprises.models import Enterprise
 from .runtime import Runtime
 
-SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "data" / "sample-cases.jsonl"
+# the texts of shared/data/sample-cases.jsonl, shipped with the package so an installed service
+# (or the Docker image) can load the demo too
+SAMPLES = Path(__file__).resolve().parent / "demo-cases.jsonl"
 DEMO_LABEL = "demo"
 
 ENTERPRISES = [  # name, district, industry, key-project level, white-listed, officer
