@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -171,6 +172,11 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
         elif exc.status_code == 405:
             detail = f"method: {request.method} is not allowed on {request.url.path}; see /docs"
         return problem(exc.status_code, "Error", detail)
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError):
+        return problem(409, "Conflict", "case: it changed while this request was acting on it; read it again "
+                       "and retry. Nothing was changed.")
 
     @app.exception_handler(PoolTimeout)
     async def _busy(request: Request, exc: PoolTimeout):

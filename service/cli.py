@@ -80,11 +80,12 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--concurrency", "-c", default=2, show_default=True, type=int, help="worker processes")
 @click.option("--loglevel", default="info", show_default=True)
 def worker(concurrency: int, loglevel: str) -> None:
-    """A Celery worker (needs CLOSEDLOOP_REDIS_URL): runs the sweeps the beat sends."""
-    from workers.celery_app import app
+    """A Celery worker (needs CLOSEDLOOP_REDIS_URL): runs the sweeps the beat sends. Supervised:
+    restarted if it dies, and when the broker comes back after an outage."""
+    from workers.supervise import supervise
 
-    app.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip",
-                     "--without-mingle"])
+    raise SystemExit(supervise(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}",
+                                "--without-gossip", "--without-mingle"]))
 
 
 @main.command()
@@ -96,10 +97,10 @@ def beat(schedule: str, loglevel: str) -> None:
     mistake only sends more sweeps, and a sweep with nothing to do changes nothing."""
     from pathlib import Path
 
-    from workers.celery_app import app
+    from workers.supervise import supervise
 
     Path(schedule).parent.mkdir(parents=True, exist_ok=True)
-    raise SystemExit(app.start(["beat", f"--schedule={schedule}", f"--loglevel={loglevel}"]))
+    raise SystemExit(supervise(["beat", f"--schedule={schedule}", f"--loglevel={loglevel}"]))
 
 
 @main.command()

@@ -71,6 +71,11 @@ class Case(Base):
 
     events: Mapped[list["CaseEvent"]] = relationship(order_by="CaseEvent.id", lazy="raise")
 
+    # Every UPDATE of a case carries "WHERE version = <the version read>": a change made by someone
+    # else in between fails (StaleDataError) instead of being overwritten. The domain sets the new
+    # version itself (one step per change, whatever the number of flushes).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
 
 class CaseEvent(Base):
     """An append-only record of one change (or comment) on a case."""

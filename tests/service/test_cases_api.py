@@ -232,3 +232,22 @@ def test_events_are_append_only_records_of_each_change(world):
     # the officer's own comment is not sent back to the officer
     commented = {(m.recipient_kind, m.recipient) for m in _outbox(world.rt, c["id"], "commented")}
     assert commented == {("department", "natural-resources"), ("enterprise", str(c["enterprise_id"]))}
+
+
+def test_an_update_from_a_stale_read_is_refused(world):
+    """Defence in depth under the row locks: every UPDATE of a case says which version it read."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from service.cases.models import Case
+
+    if world.rt.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises write transactions (BEGIN IMMEDIATE): two cannot be open at once")
+    c = world.submit()
+    with world.rt.session() as first, world.rt.session() as second:
+        a, b = first.get(Case, c["id"]), second.get(Case, c["id"])
+        a.priority, a.version = "high", a.version + 1
+        first.commit()
+        b.priority, b.version = "low", b.version + 1
+        with pytest.raises(StaleDataError):
+            second.commit()
+    assert world.case(c["id"])["priority"] == "high"
