@@ -32,6 +32,7 @@ import json
 import logging
 import time
 
+import psycopg
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
@@ -110,7 +111,7 @@ def escalate_due(rt: Runtime, now: datetime, report: SweepReport, batch: int,
                     session.flush()
                     writes.copy(session)
                 session.commit()
-            except IntegrityError:
+            except (IntegrityError, psycopg.IntegrityError):  # the latter from COPY, below SQLAlchemy
                 # a (case, tier) record already there: a bug or a hand edit, not a race (we hold the
                 # row locks). Redo this batch case by case, so one bad row cannot block the rest.
                 session.rollback()

@@ -166,3 +166,17 @@ def test_metrics_show_lateness_and_overdue(world):
     text = world.client.get("/metrics").text
     assert 'closedloop_escalation_lateness_seconds_count{kind="escalated"}' in text
     assert 'closedloop_overdue_cases{tier="1"} 0.0' in text
+
+
+def test_a_case_already_at_the_next_tier_does_not_block_the_batch(world):
+    """A (case, tier) record that should not exist (a hand edit, a bug) costs that case, not the rest."""
+    from service.cases.models import CaseTier
+
+    a, b, c = world.submit(title="土地证一"), world.submit(title="土地证二"), world.submit(title="土地证三")
+    with world.rt.session() as s:
+        s.add(CaseTier(case_id=b["id"], tier=2, entered_at=world.clock(), reason="hand edit"))
+        s.commit()
+    report = sweep(world.rt, at(2026, 12, 2, 9))
+    assert sorted(r["tracking_no"] for r in report.escalated) == sorted([a["tracking_no"], c["tracking_no"]])
+    assert world.case(b["id"])["tier"] == 1 and world.case(a["id"])["tier"] == 2
+    assert sweep(world.rt, at(2026, 12, 2, 9)).counts()["escalated"] == 0  # not retried in the same tick
