@@ -19,7 +19,6 @@ from ..meetings.sittings import next_sitting
 from ..runtime import Runtime
 
 TOP_TIER = 5
-MEETING_TIERS = (2, 4, 5)
 
 
 def tier_deadline(rt: Runtime, policy: str, tier: int) -> TierDeadline:
@@ -76,16 +75,15 @@ def _place(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, 
     deadline = tier_deadline(rt, case.sla_policy, tier)
     sitting = None
     start = min(since, now) if since is not None else now
-    if tier in MEETING_TIERS:
-        series = rt.series_for(tier, case.district, case.theme)
-        if series is not None:
-            sitting = sittings.get(series.key) if sittings is not None else None
-            if sitting is None:
-                sitting = next_sitting(session, series.key, series.schedule, series.agenda_closes_before, now,
-                                       rt.calendar)
-                if sittings is not None:
-                    sittings[series.key] = sitting
-            start = sitting.starts_at
+    # A tier is a meeting's when the directory has a series for it (tiers 2, 4 and 5 in Luohe).
+    series = rt.series_for(tier, case.district, case.theme)
+    if series is not None:
+        sitting = sittings.get(series.key) if sittings is not None else None
+        if sitting is None:
+            sitting = next_sitting(session, series.key, series.schedule, series.agenda_closes_before, now, rt.calendar)
+            if sittings is not None:
+                sittings[series.key] = sitting
+        start = sitting.starts_at
     due, provisional = rt.calendar.after(start, deadline.due)
     case.tier = tier
     case.sitting_id = sitting.id if sitting else None
