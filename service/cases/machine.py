@@ -26,6 +26,7 @@ OPEN, IN_PROGRESS, WAITING, RESOLVED, CLOSED, WITHDRAWN = (
 STATUSES = (OPEN, IN_PROGRESS, WAITING, RESOLVED, CLOSED, WITHDRAWN)
 ACTIVE = frozenset({OPEN, IN_PROGRESS, WAITING, RESOLVED})
 PAUSED = frozenset({WAITING, RESOLVED})  # no deadline runs in these
+RUNNING = ACTIVE - PAUSED  # a deadline runs: what the sweep escalates and "overdue" counts
 FINAL = frozenset({CLOSED, WITHDRAWN})
 RELATIONS = ("enterprise", "officer", "lead", "co", "secretary", "admin")
 

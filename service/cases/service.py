@@ -203,7 +203,7 @@ def list_cases(session: Session, rt: Runtime, p: Principal, *, status: str | Non
     if district is not None:
         stmt = stmt.where(Case.district == district)
     if overdue is not None:
-        late = (Case.due_at < rt.clock()) & Case.status.in_(machine.ACTIVE - machine.PAUSED)
+        late = (Case.due_at < rt.clock()) & Case.status.in_(machine.RUNNING)
         stmt = stmt.where(late if overdue else ~late | Case.due_at.is_(None))
     if triage is not None:
         stmt = stmt.where(Case.needs_triage.is_(triage))

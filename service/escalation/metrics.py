@@ -29,7 +29,7 @@ class OverdueCollector(Collector):
 
     def collect(self):
         from ..cases.models import Case
-        from .sweep import RUNNING
+        from ..cases.machine import RUNNING
 
         gauge = GaugeMetricFamily("closedloop_overdue_cases", "Running cases past their deadline, by tier.",
                                   labels=["tier"])

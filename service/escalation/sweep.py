@@ -48,7 +48,6 @@ from .ladder import TOP_TIER, enter_tier
 from .metrics import observe_escalation
 
 log = logging.getLogger("closedloop.sweep")
-RUNNING = (machine.OPEN, machine.IN_PROGRESS)  # the statuses in which a deadline runs
 
 
 @dataclass
@@ -65,7 +64,7 @@ class SweepReport:
 
 def _due(now: datetime):
     return (select(Case)
-            .where(Case.status.in_(RUNNING), Case.due_at <= now, Case.supervised.is_(False),
+            .where(Case.status.in_(machine.RUNNING), Case.due_at <= now, Case.supervised.is_(False),
                    or_(Case.escalated_at.is_(None), Case.escalated_at < now))
             .order_by(Case.due_at, Case.id))
 
@@ -208,7 +207,7 @@ def _each_claimed(rt: Runtime, stmt, batch: int, act: Callable[[Session, Case], 
 
 def warn_due(rt: Runtime, now: datetime, report: SweepReport, batch: int) -> None:
     stmt = (select(Case)
-            .where(Case.status.in_(RUNNING), Case.warn_at <= now, Case.due_at > now,
+            .where(Case.status.in_(machine.RUNNING), Case.warn_at <= now, Case.due_at > now,
                    or_(Case.warned_tier.is_(None), Case.warned_tier != Case.tier))
             .order_by(Case.warn_at, Case.id))
 
