@@ -127,9 +127,9 @@ async def _sweep_forever(rt: Runtime) -> None:
 
 # ---------------------------------------------------------------------------- the app
 def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
-    """The application. ``scheduler``: run the deadline sweep in this process every
-    ``CLOSEDLOOP_SWEEP_INTERVAL`` seconds — the embedded default, when there is no Redis and so
-    no Celery beat (``closedloop serve`` turns it on)."""
+    """The application. ``scheduler``: without Redis (and so without Celery), run the deadline
+    sweep every ``CLOSEDLOOP_SWEEP_INTERVAL`` seconds and deliver notifications in this process —
+    the embedded default (``closedloop serve`` turns it on)."""
     rt = rt or Runtime.build()
 
     @asynccontextmanager
@@ -138,12 +138,20 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
             with rt.session() as session:
                 ensure_bootstrap_admin(session, rt.settings.admin_token)
                 session.commit()
-        task = None
-        if scheduler and not rt.settings.redis_url and rt.settings.sweep_interval > 0:
-            task = asyncio.create_task(_sweep_forever(rt))
+        task = notifier = None
+        if scheduler and not rt.settings.redis_url:
+            # the embedded default: no Celery, so this process sweeps and delivers itself
+            from .notifications.dispatch import InProcessNotifier
+
+            notifier = rt.notifier = InProcessNotifier(rt).start()
+            if rt.settings.sweep_interval > 0:
+                task = asyncio.create_task(_sweep_forever(rt))
         yield
         if task is not None:
             task.cancel()
+        if notifier is not None:
+            rt.notifier = None
+            notifier.stop()
 
     app = FastAPI(
         title="closedloop",
@@ -229,8 +237,10 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
     from .cases.api import router as cases_router
     from .directory.api import router as directory_router
     from .enterprises.api import router as enterprises_router
+    from .notifications.api import router as notifications_router
     from .routing.api import router as routing_router
 
-    for router in (keys_router, directory_router, enterprises_router, cases_router, routing_router):
+    for router in (keys_router, directory_router, enterprises_router, cases_router, routing_router,
+                   notifications_router):
         app.include_router(router)
     return app

@@ -38,6 +38,7 @@ class Settings:
     supervision_interval: Duration = field(default_factory=lambda: Duration(3, "working_days"))
     sweep_batch: int = 200
     tracking_prefix: str | None = None  # default: the directory's city.tracking_prefix
+    notify: "NotifySettings" = field(default_factory=lambda: NotifySettings())
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -56,8 +57,42 @@ class Settings:
             supervision_interval=Duration.parse(_env("CLOSEDLOOP_SUPERVISION_INTERVAL", "3 working_days")),
             sweep_batch=int(_env("CLOSEDLOOP_SWEEP_BATCH", "200")),
             tracking_prefix=_env("CLOSEDLOOP_TRACKING_PREFIX"),
+            notify=NotifySettings.from_env(),
         )
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """How notifications are delivered (docs/notifications.md)."""
+
+    public_url: str = "http://127.0.0.1:8000"  # the links in messages point here
+    timeout: float = 5.0                        # seconds per request (connect, read, write each)
+    max_attempts: int = 8                       # then dead-lettered
+    backoff: float = 2.0                        # first retry after about this many seconds, doubling
+    backoff_cap: float = 3600.0
+    lease: float = 60.0                         # a claimed message is retried after this if its worker died
+    interval: float = 5.0                       # catch-up sweep
+    batch: int = 50
+    circuit_threshold: int = 5                  # consecutive failures that open a channel's circuit
+    circuit_rest: float = 30.0                  # seconds an open circuit rests before one trial
+    smtp_url: str | None = None                 # smtp://user:password@host:port (smtps:// or ?starttls=1)
+    smtp_from: str = "closedloop@localhost"
+
+    @classmethod
+    def from_env(cls) -> "NotifySettings":
+        def num(name: str, default: float) -> float:
+            return float(_env(f"CLOSEDLOOP_NOTIFY_{name}", str(default)))
+
+        return cls(
+            public_url=_env("CLOSEDLOOP_PUBLIC_URL", cls.public_url).rstrip("/"),
+            timeout=num("TIMEOUT", cls.timeout), max_attempts=int(num("MAX_ATTEMPTS", cls.max_attempts)),
+            backoff=num("BACKOFF", cls.backoff), backoff_cap=num("BACKOFF_CAP", cls.backoff_cap),
+            lease=num("LEASE", cls.lease), interval=num("INTERVAL", cls.interval), batch=int(num("BATCH", cls.batch)),
+            circuit_threshold=int(num("CIRCUIT_THRESHOLD", cls.circuit_threshold)),
+            circuit_rest=num("CIRCUIT_REST", cls.circuit_rest),
+            smtp_url=_env("CLOSEDLOOP_SMTP_URL"), smtp_from=_env("CLOSEDLOOP_SMTP_FROM", cls.smtp_from),
+        )

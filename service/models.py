@@ -5,7 +5,7 @@ from .cases.models import Case, CaseEvent, CaseTier, IdempotencyRecord, Tracking
 from .db import Base
 from .directory.models import Department, District, MeetingSeries, Officer, Sitting
 from .enterprises.models import Enterprise
-from .notifications.models import OutboxMessage
+from .notifications.models import Circuit, OutboxMessage
 
 __all__ = ["ApiKey", "Base", "Case", "CaseEvent", "CaseTier", "Department", "District", "Enterprise",
-           "IdempotencyRecord", "MeetingSeries", "Officer", "OutboxMessage", "Sitting", "TrackingCounter"]
+           "Circuit", "IdempotencyRecord", "MeetingSeries", "Officer", "OutboxMessage", "Sitting", "TrackingCounter"]

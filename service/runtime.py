@@ -28,6 +28,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker
     clock: Callable[[], datetime] = field(default=utcnow)
+    # started right after each commit that wrote outbox rows (notifications/dispatch.py)
+    notifier: Callable[[list[int] | None], None] | None = None
 
     @classmethod
     def build(cls, settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> "Runtime":
@@ -39,8 +41,17 @@ class Runtime:
         rules = ActiveRuleSet(lambda: load_ruleset(settings.rules, vocabulary))
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
-        outbox.install(sessions)
-        return cls(settings, directory, calendar, rules, engine, sessions, clock)
+        rt = cls(settings, directory, calendar, rules, engine, sessions, clock)
+        if settings.redis_url:
+            from .notifications.dispatch import CeleryNotifier
+
+            rt.notifier = CeleryNotifier(settings.redis_url)
+        outbox.install(sessions, directory, rt.notify)
+        return rt
+
+    def notify(self, ids: list[int] | None) -> None:
+        if self.notifier is not None:
+            self.notifier(ids)
 
     def session(self) -> Session:
         return self.sessions()

@@ -22,11 +22,13 @@ from celery import Celery
 
 SWEEP = "closedloop.sweep"
 ESCALATE = "closedloop.escalate"
+DELIVER = "closedloop.deliver"  # = service.notifications.dispatch.DELIVER_TASK
 
 
 def make_celery(redis_url: str | None = None, sweep_interval: float | None = None) -> Celery:
     redis_url = redis_url or os.environ.get("CLOSEDLOOP_REDIS_URL") or "redis://127.0.0.1:6379/0"
     interval = float(sweep_interval or os.environ.get("CLOSEDLOOP_SWEEP_INTERVAL") or 30)
+    catch_up = float(os.environ.get("CLOSEDLOOP_NOTIFY_INTERVAL") or 5)
     app = Celery("closedloop", broker=redis_url, include=["workers.tasks"])
     app.conf.update(
         task_acks_late=True,
@@ -42,6 +44,9 @@ def make_celery(redis_url: str | None = None, sweep_interval: float | None = Non
         timezone=os.environ.get("CLOSEDLOOP_TIMEZONE", "Asia/Shanghai"),
         beat_schedule={
             "sweep": {"task": SWEEP, "schedule": interval, "options": {"expires": max(interval * 2, 5)}},
+            # the catch-up of notifications whose hand-over after commit was lost, and retries
+            "deliver": {"task": DELIVER, "schedule": catch_up, "args": (None,),
+                        "options": {"expires": max(catch_up * 2, 5)}},
         },
     )
     return app

@@ -11,10 +11,14 @@ from celery.signals import worker_process_init
 from service.escalation.sweep import SweepReport, escalate_due, sweep
 from service.runtime import Runtime
 
-from .celery_app import ESCALATE, SWEEP, app
+from service.notifications.channels import Sender
+from service.notifications.delivery import deliver
+
+from .celery_app import DELIVER, ESCALATE, SWEEP, app
 
 log = logging.getLogger("closedloop.workers")
 _runtime: Runtime | None = None
+_sender: Sender | None = None
 
 
 def runtime() -> Runtime:
@@ -25,10 +29,18 @@ def runtime() -> Runtime:
     return _runtime
 
 
+def sender() -> Sender:
+    """One HTTP connection pool per worker process (keep-alive to each endpoint)."""
+    global _sender
+    if _sender is None:
+        _sender = Sender(runtime().settings.notify)
+    return _sender
+
+
 @worker_process_init.connect
 def _fresh_runtime(**_):
-    global _runtime
-    _runtime = None
+    global _runtime, _sender
+    _runtime = _sender = None
 
 
 HELPERS = int(os.environ.get("CLOSEDLOOP_SWEEP_HELPERS", "3"))
@@ -58,4 +70,18 @@ def escalate_task(now_iso: str) -> int:
     return len(report.escalated) + len(report.supervised)
 
 
-# Issues #5 and #6 add here: draining the outbox after commit, publishing agendas at cut-off.
+@app.task(name=DELIVER)
+def deliver_task(ids: list[int] | None = None) -> dict:
+    """Deliver notifications: the given ones (sent right after their commit), or, with None,
+    whatever is due — retries, and anything whose hand-over was lost (the beat's catch-up)."""
+    report = deliver(runtime(), sender(), ids)
+    counts = report.counts()
+    if counts["retried"] or counts["dead"]:
+        log.info("deliver: %s", counts)
+    return counts
+
+
+@app.task(name="closedloop.echo")
+def echo_task(url: str, token: str) -> None:
+    """A bare Celery round trip with one HTTP POST: the ceiling ``bench/push.py`` compares with."""
+    sender().client.post(url, json={"token": token})

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..app import db, principal, runtime
 from ..auth.principal import Principal
 from ..errors import Invalid
+from ..notifications.api import delivery_log
 from ..runtime import Runtime
 from . import service
 from .machine import PAUSED, TRANSITIONS
@@ -79,8 +80,10 @@ def get_case(case_id: int, response: Response, session: Session = Depends(db), p
     case, _ = service.load(session, p, case_id)
     _etag(response, case)
     events = service.timeline(session, case)
+    deliveries = delivery_log(session, case.id, p)
     return {**case_out(case, rt), "timeline": [
-        {"id": e.id, "type": e.type, "at": e.at, "actor": e.actor, "data": e.data} for e in events]}
+        {"id": e.id, "type": e.type, "at": e.at, "actor": e.actor, "data": e.data,
+         "deliveries": deliveries.get(e.id, [])} for e in events]}
 
 
 def _action_endpoint(action: str, body_model: type):

@@ -136,12 +136,26 @@ class CaseOut(BaseModel):
     version: int
 
 
+class DeliveryOut(BaseModel):
+    """One notification the event caused, and how its delivery went (the delivery log)."""
+
+    id: int
+    recipient_kind: str
+    recipient: str
+    channel: str | None
+    status: str
+    attempts: int
+    delivered_at: datetime | None
+    last_error: str | None
+
+
 class EventOut(BaseModel):
     id: int
     type: str
     at: datetime
     actor: str
     data: dict[str, Any]
+    deliveries: list[DeliveryOut] = []
 
 
 class CaseDetail(CaseOut):

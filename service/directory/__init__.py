@@ -10,6 +10,7 @@ theme with its meeting — and reports each problem with its line, like the rule
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +43,29 @@ class TierEntry(_Entry):
     kind: Literal["person", "department", "meeting"]
 
 
+_ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+class Channel(_Entry):
+    """A way to reach a recipient (通知渠道): a signed webhook, a WeCom group robot (企业微信群机器人),
+    a DingTalk robot (钉钉机器人) or e-mail.
+
+    Secrets are never written here: ``secret`` must be a ``${ENV_VAR}`` reference, and a robot's
+    URL carries its key as one (``...send?key=${CLOSEDLOOP_WECOM_LAND}``). They are read from the
+    environment when a message is sent."""
+
+    name: str | None = Field(None, pattern=_KEY, description="unique per recipient; defaults to the kind")
+    kind: Literal["webhook", "wecom", "dingtalk", "email"]
+    url: str | None = None
+    secret: str | None = Field(None, pattern=r"^\$\{[A-Z_][A-Z0-9_]*\}$",
+                               description="a ${ENV_VAR} reference, never the secret itself")
+    to: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+
 class District(_Entry):
     key: str = Field(pattern=_KEY)
     name: str
@@ -53,6 +77,7 @@ class Department(_Entry):
     name: str
     short_name: str
     duties: str = ""
+    channels: tuple[Channel, ...] = ()
 
 
 class Theme(_Entry):
@@ -76,6 +101,7 @@ class MeetingSeries(_Entry):
     schedule: str = Field(description="cron expression in the city's time zone")
     agenda_closes_before: str = "1 days"
     secretary: str | None = None
+    channels: tuple[Channel, ...] = Field((), description="how the series' secretary is reached")
 
 
 class Officer(_Entry):
@@ -85,6 +111,7 @@ class Officer(_Entry):
     name: str
     district: str | None = None
     title: str = ""
+    channels: tuple[Channel, ...] = ()
 
 
 class Directory(_Entry):
@@ -96,6 +123,49 @@ class Directory(_Entry):
     categories: tuple[Category, ...] = ()
     meeting_series: tuple[MeetingSeries, ...] = ()
     officers: tuple[Officer, ...] = ()
+    # Enterprises are registered over the API, not here: they are reached through the city's
+    # enterprise service platform (企业服务平台), which relays each message to the enterprise named
+    # in it.
+    enterprise_channels: tuple[Channel, ...] = ()
+
+    def channels_for(self, kind: str, key: str) -> list[str]:
+        """The channel references (``department:land-resources/webhook``) of a recipient."""
+        owners = self._channels()[1]
+        return owners.get("enterprises" if kind == "enterprise" else f"{kind}:{key}", [])
+
+    def channel(self, ref: str) -> Channel | None:
+        return self._channels()[0].get(ref)
+
+    def _channels(self) -> tuple[dict[str, Channel], dict[str, list[str]]]:
+        cached = self.__dict__.get("_channel_index")
+        if cached is None:
+            by_ref: dict[str, Channel] = {}
+            owners: dict[str, list[str]] = {}
+            for owner, channels in self._channel_owners():
+                for c in channels:
+                    by_ref[f"{owner}/{c.label}"] = c
+                    owners.setdefault(owner, []).append(f"{owner}/{c.label}")
+            cached = (by_ref, owners)
+            object.__setattr__(self, "_channel_index", cached)
+        return cached
+
+    def _channel_owners(self):
+        yield "enterprises", self.enterprise_channels
+        for d in self.departments:
+            yield f"department:{d.key}", d.channels
+        for o in self.officers:
+            yield f"officer:{o.key}", o.channels
+        for s in self.meeting_series:
+            yield f"secretary:{s.key}", s.channels
+
+    def public(self) -> dict:
+        """The directory as the API shows it: channels by name and kind, never their addresses."""
+        data = self.model_dump(mode="json", exclude={"enterprise_channels"})
+        for section in ("departments", "officers", "meeting_series"):
+            for entry in data[section]:
+                entry["channels"] = [{"name": c["name"] or c["kind"], "kind": c["kind"]} for c in entry["channels"]]
+        data["enterprise_channels"] = [{"name": c.label, "kind": c.kind} for c in self.enterprise_channels]
+        return data
 
     def vocabulary(self) -> Vocabulary:
         """The names routing rules may refer to (built once: the directory is immutable)."""
@@ -113,6 +183,34 @@ class Directory(_Entry):
             categories={c.key: c.name for c in self.categories},
             tiers=tuple(Tier(t.number, t.key, t.name) for t in self.tiers),
         )
+
+
+def _check_channels(directory: Directory, fail) -> None:
+    places = [(("enterprise_channels",), directory.enterprise_channels)]
+    for section in ("departments", "officers", "meeting_series"):
+        places += [((section, i, "channels"), e.channels) for i, e in enumerate(getattr(directory, section))]
+    for where, channels in places:
+        seen: set[str] = set()
+        for j, c in enumerate(channels):
+            here = where + (j,)
+            if c.label in seen:
+                fail(here, f"two channels named '{c.label}' for one recipient; give each a distinct name")
+            seen.add(c.label)
+            if c.kind == "email":
+                if not c.to:
+                    fail(here, "an email channel needs 'to': the addresses it writes to")
+                continue
+            if not c.url:
+                fail(here, f"a {c.kind} channel needs its 'url'")
+            elif not c.url.startswith(("http://", "https://", "${")):
+                fail(here + ("url",), "the url must start with http:// or https://")
+            if c.kind in ("webhook", "dingtalk") and c.secret is None:
+                fail(here, f"a {c.kind} channel is signed: give 'secret' as a ${{ENV_VAR}} reference")
+            if c.kind == "wecom" and c.url and "key=" in c.url and not _ENV_REF.search(c.url.split("key=", 1)[1]):
+                fail(here + ("url",), "the robot key is a secret: write key=${ENV_VAR}, not the key itself")
+            if c.kind == "dingtalk" and c.url and "access_token=" in c.url and \
+                    not _ENV_REF.search(c.url.split("access_token=", 1)[1]):
+                fail(here + ("url",), "the access token is a secret: write access_token=${ENV_VAR}")
 
 
 def directory_path() -> Path:
@@ -160,6 +258,7 @@ def load_directory(path: Path | str | None = None) -> Directory:
             fail(("themes", i), f"theme '{t.key}' has no tier-4 weekly meeting in meeting_series")
     if not any(s.tier == 5 for s in directory.meeting_series):
         fail(("meeting_series",), "there is no tier-5 joint meeting series")
+    _check_channels(directory, fail)
     for i, o in enumerate(directory.officers):
         if o.district is not None and o.district not in districts:
             fail(("officers", i, "district"), f"unknown district '{o.district}'")
@@ -168,4 +267,4 @@ def load_directory(path: Path | str | None = None) -> Directory:
     return directory
 
 
-__all__ = ["DEFAULT_DIRECTORY", "Directory", "SourceError", "SourceErrors", "directory_path", "load_directory"]
+__all__ = ["Channel", "DEFAULT_DIRECTORY", "Directory", "SourceError", "SourceErrors", "directory_path", "load_directory"]

@@ -11,5 +11,5 @@ router = APIRouter(prefix="/v1/directory", tags=["directory"])
 
 @router.get("")
 def directory(rt: Runtime = Depends(runtime), p: Principal = Depends(principal)):
-    """Districts, departments, tiers, themes, categories, meeting series and officers."""
-    return rt.directory.model_dump(mode="json")
+    """Districts, departments, tiers, themes, categories, meeting series and officers (channels by name and kind only)."""
+    return rt.directory.public()

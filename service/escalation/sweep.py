@@ -77,7 +77,7 @@ def _claim(session: Session, stmt, batch: int) -> list[Case]:
 _ESCALATION_COLUMNS = (
     Case.id, Case.tracking_no, Case.enterprise_id, Case.district, Case.officer_id, Case.title, Case.status,
     Case.tier, Case.lead_department, Case.co_departments, Case.sla_policy, Case.theme, Case.sitting_id,
-    Case.due_at, Case.supervised, Case.version, Case.escalated_at,
+    Case.due_at, Case.supervised, Case.version, Case.escalated_at, Case.confirm_due_at,  # + what notices show
 )
 
 
@@ -102,7 +102,7 @@ def escalate_due(rt: Runtime, now: datetime, report: SweepReport, batch: int,
                 on_backlog(now)
             first = False
             bulk = session.get_bind().dialect.name == "postgresql"
-            writes = _Writes() if bulk else None
+            writes = _Writes(rt.directory) if bulk else None
             try:
                 done = [_escalate(session, rt, case, now, sittings, guarded=False, started=started, writes=writes)
                         for case in cases]
@@ -133,7 +133,8 @@ class _Writes:
     """A batch's new rows besides the cases' own (events, tier records, outbox), written with
     COPY on PostgreSQL: a burst of thousands of escalations is bound by these inserts."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory=None) -> None:
+        self.directory = directory
         self.tiers: list[tuple] = []
         self.events: list[tuple] = []  # (case, type, at, data, secretary series)
 
@@ -154,14 +155,16 @@ class _Writes:
                 for event_id, (case, kind, at, data, series) in zip(ids, self.events, strict=True):
                     copy.write_row((event_id, case.id, kind, at, "system", json.dumps(data, ensure_ascii=False)))
                     event = SimpleNamespace(id=event_id, type=kind, at=at, actor="system", data=data)
-                    rows = outbox.rows_for(case, event, series)
+                    rows = outbox.rows_for(case, event, series, self.directory)
                     payload = json.dumps(rows[0]["payload"], ensure_ascii=False) if rows else None
-                    outbox_rows += [(r["event_id"], r["case_id"], r["recipient_kind"], r["recipient"], r["event_type"],
-                                     payload, "pending", 0, at, at) for r in rows]
-            with cursor.copy("COPY outbox (event_id, case_id, recipient_kind, recipient, event_type, payload, "
-                             "status, attempts, next_attempt_at, created_at) FROM STDIN") as copy:
+                    outbox_rows += [(r["event_id"], r["case_id"], r["recipient_kind"], r["recipient"], r["channel"],
+                                     r["event_type"], payload, r["status"], 0, at, at) for r in rows]
+            with cursor.copy("COPY outbox (event_id, case_id, recipient_kind, recipient, channel, event_type, "
+                             "payload, status, attempts, next_attempt_at, created_at) FROM STDIN") as copy:
                 for row in outbox_rows:
                     copy.write_row(row)
+            if outbox_rows:
+                session.info[outbox.DRAIN] = True
 
 
 def _escalate(session: Session, rt: Runtime, case: Case, now: datetime, sittings: dict,

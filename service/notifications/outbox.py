@@ -1,8 +1,13 @@
 """Who hears of what (通知对象), written to the outbox in the transaction of the change.
 
-Delivery (webhooks, WeCom, DingTalk, e-mail) is issue #5; here a change only records, for each
-recipient, the message it is owed. Recipients are named by kind and key: ``department`` +
-department key, ``officer`` + officer key, ``enterprise`` + enterprise id, ``secretary`` + series.
+A change records, for each recipient and each of its channels in the directory, the message it
+is owed: one outbox row, written in the change's own transaction. Recipients are named by kind
+and key: ``department`` + department key, ``officer`` + officer key, ``enterprise`` + enterprise
+id, ``secretary`` + series. A recipient without a channel still gets a row (status
+``no_channel``), so that who should have heard is never lost.
+
+After the commit the new rows' ids are handed to the runtime's notifier, which delivers them at
+once (``delivery.py``); anything that misses that path is found by the catch-up sweep.
 """
 
 from __future__ import annotations
@@ -56,8 +61,10 @@ def recipients(case: Case, event_type: str, actor: str, secretary_series: str | 
 def summary(case: Case) -> dict:
     return {
         "id": case.id, "tracking_no": case.tracking_no, "title": case.title, "status": case.status,
-        "tier": case.tier, "lead_department": case.lead_department,
+        "enterprise_id": case.enterprise_id, "district": case.district, "tier": case.tier,
+        "lead_department": case.lead_department, "co_departments": list(case.co_departments or ()),
         "due_at": case.due_at.isoformat() if case.due_at else None,
+        "confirm_due_at": case.confirm_due_at.isoformat() if case.confirm_due_at else None,
     }
 
 
@@ -68,39 +75,84 @@ def stage(session: Session, case: Case, event: CaseEvent, secretary_series: str 
 
 
 _PENDING = "closedloop.outbox"
+_NEW = "closedloop.outbox.new"     # ids written in this transaction, to deliver after commit
+DRAIN = "closedloop.outbox.drain"  # rows were written without their ids (COPY): deliver what is due
+DIRECTORY = "closedloop.directory"
+NOTIFIER = "closedloop.notifier"
+
+# Beyond this many rows in one commit, the ids are not read back: the notifier is asked to drain.
+_RETURNING_LIMIT = 500
 
 
 def write_staged(session: Session) -> None:
-    """Session hook (before commit): write the outbox rows of every staged event, in one
-    statement (the sweep can stage thousands; their ids are not needed back)."""
+    """Session hook (before commit): write the outbox rows of every staged event."""
     staged = session.info.pop(_PENDING, None)
     if not staged:
         return
     session.flush()  # events get their ids
-    rows = [row for case, event, series in staged for row in rows_for(case, event, series)]
-    if rows:
+    directory = session.info.get(DIRECTORY)
+    rows = [row for case, event, series in staged for row in rows_for(case, event, series, directory)]
+    if not rows:
+        return
+    if len(rows) > _RETURNING_LIMIT:
         session.execute(insert(OutboxMessage), rows)
+        session.info[DRAIN] = True
+        return
+    ids = session.scalars(insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), rows).all()
+    session.info.setdefault(_NEW, []).extend(i for i, r in zip(ids, rows) if r["status"] == PENDING)
 
 
 def discard_staged(session: Session, *_args) -> None:
     """Session hook (after rollback): nothing staged in a rolled-back transaction is owed."""
-    session.info.pop(_PENDING, None)
+    for key in (_PENDING, _NEW, DRAIN):
+        session.info.pop(key, None)
 
 
-def install(sessions) -> None:
+def hand_over(session: Session) -> None:
+    """Session hook (after commit): give the committed rows to the notifier, which starts
+    delivering them now. A notifier that fails loses nothing: the rows wait for the catch-up."""
+    ids = session.info.pop(_NEW, None)
+    drain = session.info.pop(DRAIN, None)
+    notifier = session.info.get(NOTIFIER)
+    if notifier is None or not (ids or drain):
+        return
+    try:
+        notifier(ids if not drain else None)
+    except Exception:  # noqa: BLE001 - the broker may be down; the catch-up sweep delivers later
+        import logging
+
+        logging.getLogger("closedloop.notifications").warning("could not hand over notifications; the catch-up "
+                                                                "sweep will deliver them", exc_info=True)
+
+
+def install(sessions, directory=None, notifier=None) -> None:
+    """Hook the outbox onto a sessionmaker. ``notifier(ids | None)`` is called after each commit
+    that wrote outbox rows (None: deliver whatever is due)."""
     from sqlalchemy import event
 
+    sessions.configure(info={DIRECTORY: directory, NOTIFIER: notifier})
     event.listen(sessions, "before_commit", write_staged)
+    event.listen(sessions, "after_commit", hand_over)
     event.listen(sessions, "after_soft_rollback", discard_staged)
 
 
-def rows_for(case: Case, event: CaseEvent, secretary_series: str | None = None) -> list[dict]:
-    """The event's notifications as outbox rows."""
+PENDING = "pending"
+NO_CHANNEL = "no_channel"
+
+
+def rows_for(case: Case, event: CaseEvent, secretary_series: str | None = None, directory=None) -> list[dict]:
+    """The event's notifications as outbox rows: one per recipient and channel."""
     targets = recipients(case, event.type, event.actor, secretary_series)
     if not targets:
         return []
     payload = {"event_id": event.id, "type": event.type, "at": event.at.isoformat(), "case": summary(case),
                "data": event.data}
-    return [dict(event_id=event.id, case_id=case.id, recipient_kind=kind, recipient=key, event_type=event.type,
-                 payload=payload, status="pending", attempts=0, next_attempt_at=event.at, created_at=event.at)
-            for kind, key in targets]
+    rows = []
+    for kind, key in targets:
+        channels = directory.channels_for(kind, key) if directory is not None else []
+        for channel in channels or [None]:
+            rows.append(dict(event_id=event.id, case_id=case.id, recipient_kind=kind, recipient=key,
+                             channel=channel, event_type=event.type, payload=payload,
+                             status=PENDING if channel else NO_CHANNEL, attempts=0, next_attempt_at=event.at,
+                             created_at=event.at))
+    return rows

@@ -1,0 +1,112 @@
+"""``/v1/notifications``: the outbox as an admin sees it — what was owed, to whom, on which
+channel, how delivery went — and the re-drive of a dead (or delivered) message."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..app import db, principal, runtime
+from ..auth.principal import Principal
+from ..errors import Conflict, Forbidden, NotFound
+from ..runtime import Runtime
+from .delivery import DEAD, DELIVERED, redeliver
+from .models import OutboxMessage
+
+router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+
+STATUSES = ("pending", "sending", "delivered", "dead", "no_channel")
+
+
+class NotificationOut(BaseModel):
+    id: int
+    event_id: int
+    case_id: int
+    event_type: str
+    recipient_kind: str
+    recipient: str
+    channel: str | None
+    status: str
+    attempts: int
+    next_attempt_at: str | None
+    created_at: str
+    delivered_at: str | None
+    last_error: str | None
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: int | None
+
+
+def _out(m: OutboxMessage) -> dict:
+    iso = lambda t: t.isoformat() if t else None  # noqa: E731
+    return {"id": m.id, "event_id": m.event_id, "case_id": m.case_id, "event_type": m.event_type,
+            "recipient_kind": m.recipient_kind, "recipient": m.recipient, "channel": m.channel, "status": m.status,
+            "attempts": m.attempts, "next_attempt_at": iso(m.next_attempt_at), "created_at": iso(m.created_at),
+            "delivered_at": iso(m.delivered_at), "last_error": m.last_error}
+
+
+def _admin(p: Principal) -> None:
+    if p.role != "admin":
+        raise Forbidden("only an admin key reads and re-drives the notification outbox")
+
+
+def delivery_log(session: Session, case_id: int, p: Principal) -> dict[int, list[dict]]:
+    """Per event of a case, its notifications and how they went. An enterprise sees only what
+    was sent to it; staff who may see the case see all of it."""
+    query = select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)
+    if p.role == "enterprise":
+        query = query.where(OutboxMessage.recipient_kind == "enterprise")
+    log: dict[int, list[dict]] = {}
+    for m in session.scalars(query):
+        log.setdefault(m.event_id, []).append(
+            {"id": m.id, "recipient_kind": m.recipient_kind, "recipient": m.recipient, "channel": m.channel,
+             "status": m.status, "attempts": m.attempts, "delivered_at": m.delivered_at, "last_error": m.last_error})
+    return log
+
+
+@router.get("", response_model=NotificationList)
+def list_notifications(session: Session = Depends(db), p: Principal = Depends(principal),
+                       case_id: int | None = None, status: str | None = None, after: int | None = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100):
+    """Notifications oldest first, filtered by case and status; page on with `after=next_cursor`."""
+    _admin(p)
+    if status is not None and status not in STATUSES:
+        from ..errors import Invalid
+
+        raise Invalid(f"status: unknown status '{status}'; use one of: {', '.join(STATUSES)}")
+    query = select(OutboxMessage).order_by(OutboxMessage.id).limit(limit + 1)
+    if case_id is not None:
+        query = query.where(OutboxMessage.case_id == case_id)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    if after is not None:
+        query = query.where(OutboxMessage.id > after)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [_out(m) for m in rows], "next_cursor": rows[-1].id if more else None}
+
+
+@router.post("/{notification_id}/redeliver", status_code=202, response_model=NotificationOut)
+def redeliver_notification(notification_id: int, response: Response, session: Session = Depends(db),
+                           p: Principal = Depends(principal), rt: Runtime = Depends(runtime)):
+    """Send a dead (or already delivered) notification again, now, with a fresh count of tries."""
+    _admin(p)
+    message = session.get(OutboxMessage, notification_id, with_for_update=True)
+    if message is None:
+        raise NotFound(f"notification_id: no notification {notification_id}")
+    if message.status not in (DEAD, DELIVERED):
+        hint = ("add a channel for this recipient to the directory; later notifications will use it"
+                if message.status == "no_channel" else "it is already on its way; wait for it to be delivered or dead")
+        raise Conflict(f"notification {notification_id} is {message.status}: {hint}",
+                       current_status=message.status)
+    redeliver(session, message, rt.clock())
+    session.commit()
+    rt.notify([message.id])
+    return _out(message)

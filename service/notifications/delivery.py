@@ -1,0 +1,241 @@
+"""Delivering the outbox (消息推送): claim due messages, send them, record what happened.
+
+Three short steps, each its own transaction, so that a worker may die at any line:
+
+1. **claim** — due messages (``pending`` and due, or ``sending`` whose lease ran out because the
+   worker that claimed them died) become ``sending`` until ``now + lease``. On PostgreSQL the
+   claim skips rows another worker holds (``FOR UPDATE SKIP LOCKED``): two workers never send
+   the same message at once;
+2. **send** — outside any transaction, channels in parallel, each channel's messages in order;
+3. **record** — delivered, or back to ``pending`` after an exponential back-off with jitter (a
+   429's Retry-After is honoured), or ``dead`` after the last try or on an error that retrying
+   cannot fix (a 4xx other than 429, a channel misconfigured).
+
+A worker that dies between 2 and 3 leaves the message ``sending``; after the lease it is sent
+again with the same delivery id (at least once — receivers de-duplicate on that id).
+
+Per channel, a circuit counts consecutive failures of endpoints that could not be reached (a
+timeout, a refused connection, a 5xx); at the threshold it opens and the channel's messages wait
+for ``circuit_rest`` seconds instead of hammering a dead endpoint; the first success closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from ..enterprises.models import Enterprise
+from ..runtime import Runtime
+from .channels import Outcome, Sender
+from .metrics import observe_delivery
+from .models import Circuit, OutboxMessage
+from .templates import render
+
+log = logging.getLogger("closedloop.notifications")
+
+PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
+_PARALLEL_CHANNELS = 8
+
+
+@dataclass
+class Report:
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    deferred: int = 0  # waited for an open circuit without being tried
+    claimed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict:
+        return {"delivered": self.delivered, "retried": self.retried, "dead": self.dead, "deferred": self.deferred}
+
+
+@dataclass
+class Claimed:
+    id: int
+    event_id: int
+    case_id: int
+    recipient_kind: str
+    recipient: str
+    channel: str
+    event_type: str
+    payload: dict
+    attempts: int
+    created_at: datetime
+
+
+def backoff(attempt: int, base: float, cap: float, rng: random.Random = random) -> float:
+    """Seconds before try ``attempt + 1``: doubling from ``base``, capped, with "equal jitter"
+    (half fixed, half random) so that a burst of failures does not retry in lockstep."""
+    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    return delay / 2 + rng.uniform(0, delay / 2)
+
+
+# ---------------------------------------------------------------------------- 1. claim
+def claim(rt: Runtime, now: datetime, ids: list[int] | None = None, limit: int | None = None) -> list[Claimed]:
+    limit = limit or rt.settings.notify.batch
+    due = or_(
+        (OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == SENDING) & (OutboxMessage.lease_until < now),
+    )
+    query = select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(ids))
+    with rt.session() as session:
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        chosen = session.scalars(query).all()
+        if not chosen:
+            return []
+        lease = now + timedelta(seconds=rt.settings.notify.lease)
+        rows = session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(chosen), due)
+            .values(status=SENDING, lease_until=lease)
+            .returning(OutboxMessage.id, OutboxMessage.event_id, OutboxMessage.case_id, OutboxMessage.recipient_kind,
+                       OutboxMessage.recipient, OutboxMessage.channel, OutboxMessage.event_type,
+                       OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.created_at)
+        ).all()
+        session.commit()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+# ---------------------------------------------------------------------------- 2. send
+def _body(rt: Runtime, msg: Claimed, message) -> dict:
+    """The webhook's JSON: the stored payload, who it is for, and the text people read."""
+    return {**msg.payload, "delivery_id": msg.id, "recipient": {"kind": msg.recipient_kind, "key": msg.recipient},
+            "title": message.title, "text": message.text, "link": message.link}
+
+
+def _send_channel(rt: Runtime, sender: Sender, ref: str, batch: list[Claimed], names: dict[int, str],
+                  circuit: tuple[int, datetime | None], now: datetime) -> list[tuple[Claimed, Outcome | None]]:
+    """Send one channel's messages in order; stop (deferring the rest) once its circuit opens."""
+    failures, open_until = circuit
+    channel = rt.directory.channel(ref)
+    results: list[tuple[Claimed, Outcome | None]] = []
+    settings = rt.settings.notify
+    for msg in batch:
+        if open_until is not None and open_until > now:
+            results.append((msg, None))  # the circuit is open: wait, untried
+            continue
+        if channel is None:
+            results.append((msg, Outcome(ok=False, error=f"channel {ref} is no longer in the directory")))
+            continue
+        enterprise = names.get(msg.payload.get("case", {}).get("enterprise_id"), "企业")
+        message = render(msg.payload, msg.recipient_kind, msg.recipient, rt.directory, enterprise,
+                         rt.settings.tz, settings.public_url)
+        outcome = sender.send(channel, message, _body(rt, msg, message), msg.id)
+        results.append((msg, outcome))
+        if outcome.ok or outcome.reachable:
+            failures, open_until = 0, None
+        else:
+            failures += 1
+            if failures >= settings.circuit_threshold:
+                open_until = now + timedelta(seconds=settings.circuit_rest)
+    return results
+
+
+def send(rt: Runtime, sender: Sender, claimed: list[Claimed], now: datetime, report: Report) -> None:
+    by_channel: dict[str, list[Claimed]] = defaultdict(list)
+    for msg in claimed:
+        by_channel[msg.channel].append(msg)
+    with rt.session() as session:
+        circuits = {c.channel: (c.failures, c.open_until)
+                    for c in session.scalars(select(Circuit).where(Circuit.channel.in_(list(by_channel))))}
+        ent_ids = {m.payload.get("case", {}).get("enterprise_id") for m in claimed} - {None}
+        names = dict(session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ent_ids))).all())
+    jobs = [(ref, batch, circuits.get(ref, (0, None))) for ref, batch in by_channel.items()]
+    if len(jobs) == 1:
+        outcomes = [_send_channel(rt, sender, jobs[0][0], jobs[0][1], names, jobs[0][2], now)]
+    else:
+        with ThreadPoolExecutor(min(_PARALLEL_CHANNELS, len(jobs))) as pool:
+            outcomes = list(pool.map(lambda j: _send_channel(rt, sender, j[0], j[1], names, j[2], now), jobs))
+    record(rt, [pair for group in outcomes for pair in group], circuits, rt.clock(), report)
+
+
+# ---------------------------------------------------------------------------- 3. record
+def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits: dict, now: datetime,
+           report: Report) -> None:
+    settings = rt.settings.notify
+    state = dict(circuits)
+    with rt.session() as session:
+        for msg, outcome in results:
+            ref = msg.channel
+            failures, open_until = state.get(ref, (0, None))
+            mine = (OutboxMessage.id == msg.id) & (OutboxMessage.status == SENDING)
+            if outcome is None:
+                session.execute(update(OutboxMessage).where(mine).values(
+                    status=PENDING, lease_until=None, next_attempt_at=open_until or now))
+                report.deferred += 1
+                continue
+            attempts = msg.attempts + 1
+            if outcome.ok:
+                session.execute(update(OutboxMessage).where(mine).values(
+                    status=DELIVERED, attempts=attempts, delivered_at=now, lease_until=None, last_error=None))
+                report.delivered += 1
+                observe_delivery("delivered", (now - msg.created_at).total_seconds())
+            elif outcome.retry and attempts < settings.max_attempts:
+                wait = backoff(attempts, settings.backoff, settings.backoff_cap)
+                if outcome.after is not None:
+                    wait = max(wait, min(outcome.after, settings.backoff_cap))
+                session.execute(update(OutboxMessage).where(mine).values(
+                    status=PENDING, attempts=attempts, lease_until=None, last_error=outcome.error,
+                    next_attempt_at=now + timedelta(seconds=wait)))
+                report.retried += 1
+                observe_delivery("retried")
+            else:
+                session.execute(update(OutboxMessage).where(mine).values(
+                    status=DEAD, attempts=attempts, lease_until=None, last_error=outcome.error))
+                report.dead += 1
+                observe_delivery("dead")
+                log.warning("notification %s to %s dead after %s tries: %s", msg.id, ref, attempts, outcome.error)
+            if outcome.ok or outcome.reachable:
+                state[ref] = (0, None)
+            else:
+                failures += 1
+                opened = open_until if open_until and open_until > now else None
+                if failures >= settings.circuit_threshold and opened is None:
+                    opened = now + timedelta(seconds=settings.circuit_rest)
+                    log.warning("channel %s: %s failures in a row; resting until %s", ref, failures, opened.isoformat())
+                state[ref] = (failures, opened)
+            if outcome.error:
+                report.errors.append(outcome.error)
+        for ref, (failures, open_until) in state.items():
+            if circuits.get(ref) == (failures, open_until):
+                continue
+            row = session.get(Circuit, ref)
+            if row is None:
+                session.add(Circuit(channel=ref, failures=failures, open_until=open_until))
+            else:
+                row.failures, row.open_until = failures, open_until
+        session.commit()
+
+
+# ---------------------------------------------------------------------------- the whole step
+def deliver(rt: Runtime, sender: Sender, ids: list[int] | None = None, rounds: int = 20) -> Report:
+    """Deliver the given messages (after their commit), or whatever is due (the catch-up): claim,
+    send, record, for up to ``rounds`` batches while there is more."""
+    report = Report()
+    for _ in range(rounds):
+        now = rt.clock()
+        claimed = claim(rt, now, ids)
+        if not claimed:
+            break
+        report.claimed += len(claimed)
+        send(rt, sender, claimed, now, report)
+        if ids is not None or len(claimed) < rt.settings.notify.batch:
+            break
+    return report
+
+
+def redeliver(session, message: OutboxMessage, now: datetime) -> None:
+    """An admin's second chance for a message (dead, or delivered and wanted again)."""
+    message.status = PENDING
+    message.attempts = 0
+    message.next_attempt_at = now
+    message.lease_until = None

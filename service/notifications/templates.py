@@ -1,0 +1,130 @@
+"""What a message says (消息模板): Chinese text per event and per reader, with the tracking number,
+the enterprise, the tier, the deadline in local time, and what the reader must do.
+
+A message is rendered when it is sent, from the payload written with the change (the case as it
+was then) and the directory's names; the same text goes to every channel, as Markdown for the
+robots and as plain text for e-mail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ..directory import Directory
+
+# event type -> (title, what happened). Fields: {no} tracking number, {ent} enterprise, {title}
+# the demand, {tier} tier name, {due} deadline, {lead} lead department, {sitting} the meeting.
+HAPPENED: dict[str, tuple[str, str]] = {
+    "submitted": ("诉求已登记", "{ent}提交的诉求“{title}”已登记，编号 {no}。"),
+    "routed": ("新诉求交办", "{ent}反映：“{title}”。已交{lead}牵头办理，当前层级：{tier}，办理时限：{due}。"),
+    "accepted": ("诉求已受理", "诉求 {no}“{title}”已由{lead}受理。"),
+    "commented": ("诉求有新留言", "诉求 {no}“{title}”有新的办理意见。"),
+    "info_requested": ("请补充材料", "办理单位需要您补充材料，诉求 {no}“{title}”的办理时限暂停计时。"),
+    "supplemented": ("企业已补充材料", "{ent}已为诉求 {no}“{title}”补充材料，办理时限恢复计时，至 {due}。"),
+    "resolved": ("诉求已办结", "诉求 {no}“{title}”已由{lead}办结。"),
+    "closed": ("诉求已闭环", "诉求 {no}“{title}”经企业确认，已闭环销号。"),
+    "reopened": ("诉求重新办理", "{ent}对诉求 {no}“{title}”的办理结果不满意，已提级至{tier}重新办理，时限：{due}。"),
+    "escalated": ("诉求升级", "诉求 {no}“{title}”（{ent}）逾期未办结，已升至第{tier_no}级：{tier}。新的时限：{due}。"),
+    "placed_on_agenda": ("诉求上会", "诉求 {no}“{title}”（{ent}）已列入{sitting}议程。"),
+    "warning": ("临期提醒", "诉求 {no}“{title}”（{ent}）将于 {due} 到期（{tier}）。"),
+    "supervised": ("督办", "诉求 {no}“{title}”（{ent}）在{tier}逾期，已列为督办事项。"),
+    "reminded": ("督办提醒", "督办诉求 {no}“{title}”（{ent}）仍未办结。"),
+    "extension_requested": ("延期申请", "{lead}申请延长诉求 {no}“{title}”的办理时限。"),
+    "extension_decided": ("延期申请已处理", "诉求 {no}“{title}”的延期申请已处理，时限：{due}。"),
+    "objected": ("办理单位提出异议", "{lead}对诉求 {no}“{title}”的交办提出异议，请研判改派。"),
+    "reassigned": ("诉求改派", "诉求 {no}“{title}”已改由{lead}牵头办理，时限：{due}。"),
+    "withdrawn": ("诉求已撤回", "{ent}已撤回诉求 {no}“{title}”。"),
+    "agenda_published": ("会议议程", "{sitting}议程已生成。"),
+}
+
+# (event type, reader) -> what the reader must do; reader: lead, co, officer, enterprise, secretary.
+TODO: dict[tuple[str, str], str] = {
+    ("submitted", "enterprise"): "可凭编号随时查询办理进度。",
+    ("routed", "lead"): "请于 {due} 前受理并办结，办理结果在系统中反馈。",
+    ("routed", "co"): "贵单位为协办单位，请配合{lead}办理。",
+    ("routed", "officer"): "请跟踪办理进度，必要时协调。",
+    ("accepted", "enterprise"): "如需补充情况，可在系统中留言。",
+    ("info_requested", "enterprise"): "请尽快在系统中补充材料。",
+    ("supplemented", "lead"): "请于 {due} 前办结。",
+    ("resolved", "enterprise"): "请在 {confirm_due} 前确认是否满意；逾期未确认视为满意。",
+    ("resolved", "officer"): "请提醒企业确认办理结果。",
+    ("reopened", "lead"): "请于 {due} 前重新办结。",
+    ("reopened", "co"): "请配合{lead}重新办理。",
+    ("reopened", "officer"): "请跟踪重新办理进度。",
+    ("reopened", "enterprise"): "诉求已重新办理，可随时查询进度。",
+    ("escalated", "lead"): "请于 {due} 前办结。",
+    ("escalated", "co"): "请配合{lead}办理。",
+    ("escalated", "officer"): "请跟踪并协调办理。",
+    ("escalated", "enterprise"): "您的诉求已提级办理，可随时查询进度。",
+    ("escalated", "secretary"): "请将其列入会议材料。",
+    ("placed_on_agenda", "secretary"): "请准备会议材料。",
+    ("placed_on_agenda", "lead"): "请准备汇报材料，参加会议。",
+    ("warning", "lead"): "请在到期前办结，逾期将自动升级。",
+    ("warning", "officer"): "请督促办理单位按期办结。",
+    ("supervised", "lead"): "请立即办理并报告进展。",
+    ("supervised", "secretary"): "请纳入督办台账。",
+    ("reminded", "lead"): "请立即办理并报告进展。",
+    ("extension_requested", "officer"): "请审核延期申请。",
+    ("objected", "officer"): "请尽快研判并改派。",
+    ("reassigned", "lead"): "请于 {due} 前受理并办结。",
+    ("agenda_published", "secretary"): "请审阅议程并通知参会单位。",
+}
+
+TIER_NAMES = {1: "首席服务官", 2: "县区周例会", 3: "市直部门", 4: "市级周例会", 5: "党政联席会"}
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    text: str      # plain text, for e-mail
+    markdown: str  # for WeCom and DingTalk
+    link: str
+
+
+def reader(recipient_kind: str, recipient: str, case: dict) -> str:
+    if recipient_kind == "department":
+        return "lead" if recipient == case.get("lead_department") else "co"
+    return recipient_kind
+
+
+def local(ts: str | None, tz: ZoneInfo) -> str:
+    if not ts:
+        return "（暂停计时）"
+    return datetime.fromisoformat(ts).astimezone(tz).strftime("%Y年%m月%d日 %H:%M")
+
+
+def render(payload: dict, recipient_kind: str, recipient: str, directory: Directory, enterprise: str,
+           tz: ZoneInfo, public_url: str) -> Message:
+    case = payload.get("case") or {}
+    data = payload.get("data") or {}
+    kind = payload.get("type", "")
+    departments = {d.key: d.name for d in directory.departments}
+    tiers = {t.number: t.name for t in directory.tiers} or TIER_NAMES
+    sitting = data.get("sitting") or {}
+    series = {s.key: s.name for s in directory.meeting_series}
+    sitting_name = ""
+    if sitting:
+        sitting_name = f"{series.get(sitting.get('series'), sitting.get('series', ''))}第{sitting.get('number')}次会议" \
+                       f"（{local(sitting.get('starts_at'), tz)}）"
+    fields = {
+        "no": case.get("tracking_no") or f"#{case.get('id')}", "ent": enterprise, "title": case.get("title", ""),
+        "tier_no": case.get("tier"), "tier": tiers.get(case.get("tier"), f"第{case.get('tier')}级"),
+        "due": local(case.get("due_at"), tz), "lead": departments.get(case.get("lead_department"), "待分派单位"),
+        "sitting": sitting_name or "会议", "confirm_due": local(case.get("confirm_due_at"), tz),
+    }
+    title, happened = HAPPENED.get(kind, ("诉求动态", "诉求 {no}“{title}”有新动态（" + kind + "）。"))
+    lines = [happened.format_map(fields)]
+    if kind == "escalated" and sitting_name:
+        lines.append(f"已列入{sitting_name}议程。")
+    if kind == "resolved" and data.get("resolution"):
+        lines.append(f"办理结果：{data['resolution']}")
+    todo = TODO.get((kind, reader(recipient_kind, recipient, case)))
+    if todo:
+        lines.append(todo.format_map(fields))
+    link = f"{public_url}/v1/cases/{case.get('id')}"
+    heading = f"【{title}】{fields['no']}"
+    text = "\n".join([heading, *lines, f"详情：{link}"])
+    markdown = "\n\n".join([f"### {heading}", *lines, f"[查看详情]({link})"])
+    return Message(heading, text, markdown, link)
