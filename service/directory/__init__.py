@@ -57,8 +57,7 @@ class Channel(_Entry):
     name: str | None = Field(None, pattern=_KEY, description="unique per recipient; defaults to the kind")
     kind: Literal["webhook", "wecom", "dingtalk", "email"]
     url: str | None = None
-    secret: str | None = Field(None, pattern=r"^\$\{[A-Z_][A-Z0-9_]*\}$",
-                               description="a ${ENV_VAR} reference, never the secret itself")
+    secret: str | None = Field(None, description="a ${ENV_VAR} reference, never the secret itself")
     to: tuple[str, ...] = ()
 
     @property
@@ -204,6 +203,10 @@ def _check_channels(directory: Directory, fail) -> None:
                 fail(here, f"a {c.kind} channel needs its 'url'")
             elif not c.url.startswith(("http://", "https://", "${")):
                 fail(here + ("url",), "the url must start with http:// or https://")
+            if c.secret is not None and not _ENV_REF.fullmatch(c.secret):
+                # the value is not echoed: it may be a real secret pasted in by mistake
+                fail(here + ("secret",), "write the secret as a ${ENV_VAR} reference and set it in the "
+                                         "environment; secrets are not kept in the directory file")
             if c.kind in ("webhook", "dingtalk") and c.secret is None:
                 fail(here, f"a {c.kind} channel is signed: give 'secret' as a ${{ENV_VAR}} reference")
             if c.kind == "wecom" and c.url and "key=" in c.url and not _ENV_REF.search(c.url.split("key=", 1)[1]):

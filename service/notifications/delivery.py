@@ -174,6 +174,16 @@ def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits:
                 report.deferred += 1
                 continue
             attempts = msg.attempts + 1
+            if outcome.ok or outcome.reachable:
+                failures, open_until = 0, None
+            else:
+                failures += 1
+                open_until = open_until if open_until and open_until > now else None
+                if failures >= settings.circuit_threshold and open_until is None:
+                    open_until = now + timedelta(seconds=settings.circuit_rest)
+                    log.warning("channel %s: %s failures in a row; resting until %s", ref, failures,
+                                open_until.isoformat())
+            state[ref] = (failures, open_until)
             if outcome.ok:
                 session.execute(update(OutboxMessage).where(mine).values(
                     status=DELIVERED, attempts=attempts, delivered_at=now, lease_until=None, last_error=None))
@@ -183,9 +193,10 @@ def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits:
                 wait = backoff(attempts, settings.backoff, settings.backoff_cap)
                 if outcome.after is not None:
                     wait = max(wait, min(outcome.after, settings.backoff_cap))
+                retry_at = max(now + timedelta(seconds=wait), open_until or now)
                 session.execute(update(OutboxMessage).where(mine).values(
                     status=PENDING, attempts=attempts, lease_until=None, last_error=outcome.error,
-                    next_attempt_at=now + timedelta(seconds=wait)))
+                    next_attempt_at=retry_at))
                 report.retried += 1
                 observe_delivery("retried")
             else:
@@ -194,15 +205,6 @@ def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits:
                 report.dead += 1
                 observe_delivery("dead")
                 log.warning("notification %s to %s dead after %s tries: %s", msg.id, ref, attempts, outcome.error)
-            if outcome.ok or outcome.reachable:
-                state[ref] = (0, None)
-            else:
-                failures += 1
-                opened = open_until if open_until and open_until > now else None
-                if failures >= settings.circuit_threshold and opened is None:
-                    opened = now + timedelta(seconds=settings.circuit_rest)
-                    log.warning("channel %s: %s failures in a row; resting until %s", ref, failures, opened.isoformat())
-                state[ref] = (failures, opened)
             if outcome.error:
                 report.errors.append(outcome.error)
         for ref, (failures, open_until) in state.items():

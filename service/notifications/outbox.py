@@ -86,6 +86,8 @@ _RETURNING_LIMIT = 500
 
 def write_staged(session: Session) -> None:
     """Session hook (before commit): write the outbox rows of every staged event."""
+    if session.in_nested_transaction():
+        return  # a savepoint's release also fires before_commit: wait for the real commit
     staged = session.info.pop(_PENDING, None)
     if not staged:
         return
@@ -111,6 +113,8 @@ def discard_staged(session: Session, *_args) -> None:
 def hand_over(session: Session) -> None:
     """Session hook (after commit): give the committed rows to the notifier, which starts
     delivering them now. A notifier that fails loses nothing: the rows wait for the catch-up."""
+    if session.in_nested_transaction():
+        return
     ids = session.info.pop(_NEW, None)
     drain = session.info.pop(DRAIN, None)
     notifier = session.info.get(NOTIFIER)
