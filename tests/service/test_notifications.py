@@ -369,7 +369,7 @@ def test_the_directory_refuses_a_secret_written_into_it(tmp_path):
     with pytest.raises(SourceErrors) as err:
         load_directory(path)
     message = str(err.value)
-    assert f"d.yaml:{line}: write the secret as a ${ENV_VAR}" in message  # file, line and the fix
+    assert f"d.yaml:{line}: write the secret as a ${{ENV_VAR}}" in message  # file, line and the fix
     assert "key=${ENV_VAR}" in message
     assert "plain-text-secret" not in message and "abc123" not in message  # never echoed
 
