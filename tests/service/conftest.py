@@ -177,3 +177,7 @@ def world(rt):
     w.key("other-secretary", "secretary", series="county-linying")
     with client:
         yield w
+
+
+# real worker processes and their broker (tests/service/processes.py)
+from processes import broker, procs  # noqa: E402, F401

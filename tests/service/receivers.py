@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
@@ -34,6 +35,7 @@ class HTTPReceiver:
     scripts: dict[str, list[str]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     hang_seconds: float = 10.0
+    arrivals: int = 0  # requests that reached the handler, answered or not
 
     def __post_init__(self):
         self.lock = threading.Lock()
@@ -65,12 +67,17 @@ class HTTPReceiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 mode = receiver._mode(self.path)
+                with receiver.lock:
+                    receiver.arrivals += 1
                 if mode == "close":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 if mode == "hang":
+                    # a receiver that never answers, and so never took the message
                     receiver.release.wait(receiver.hang_seconds)
+                    self.close_connection = True
+                    return
                 with receiver.lock:
                     receiver.received.append(Received(self.path, dict(self.headers), body, time.time()))
                 status, extra, answer = 200, {}, b'{"errcode":0,"errmsg":"ok"}'
@@ -158,7 +165,7 @@ SECRETS = {
 }
 
 
-def channel_directory(path, base_url: str, email: bool = True) -> "Path":
+def channel_directory(path: Path, base_url: str, email: bool = True) -> Path:
     """The Luohe directory with a channel on every recipient, all pointing at ``base_url``; the
     natural-resources bureau has every kind. Secrets are ${ENV} references (see SECRETS)."""
     import yaml
