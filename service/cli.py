@@ -103,6 +103,23 @@ def beat(schedule: str, loglevel: str) -> None:
     raise SystemExit(supervise(["beat", f"--schedule={schedule}", f"--loglevel={loglevel}"]))
 
 
+@main.command("webhook-receiver")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9000, show_default=True, type=int)
+@click.option("--secret-env", default="CLOSEDLOOP_WEBHOOK_SECRET", show_default=True,
+              help="the environment variable holding the shared secret")
+def webhook_receiver(host: str, port: int, secret_env: str) -> None:
+    """Receive webhooks locally: check each signature and print the message."""
+    import os
+
+    from .notifications.receiver import serve
+
+    secret = os.environ.get(secret_env)
+    if not secret:
+        raise click.UsageError(f"set {secret_env} to the webhook secret the directory's channel refers to")
+    serve(host, port, secret)
+
+
 @main.command()
 @click.option("--once", is_flag=True, default=True, help="run one tick now (the only mode; beat ticks otherwise)")
 @click.option("--dry-run", is_flag=True, help="print what would escalate; change nothing")

@@ -23,8 +23,8 @@ HAPPENED: dict[str, tuple[str, str]] = {
     "commented": ("诉求有新留言", "诉求 {no}“{title}”有新的办理意见。"),
     "info_requested": ("请补充材料", "办理单位需要您补充材料，诉求 {no}“{title}”的办理时限暂停计时。"),
     "supplemented": ("企业已补充材料", "{ent}已为诉求 {no}“{title}”补充材料，办理时限恢复计时，至 {due}。"),
-    "resolved": ("诉求已办结", "诉求 {no}“{title}”已由{lead}办结。"),
-    "closed": ("诉求已闭环", "诉求 {no}“{title}”经企业确认，已闭环销号。"),
+    "resolved": ("诉求已办结", "{ent}的诉求 {no}“{title}”已由{lead}办结。"),
+    "closed": ("诉求已闭环", "{ent}的诉求 {no}“{title}”已闭环销号。"),
     "reopened": ("诉求重新办理", "{ent}对诉求 {no}“{title}”的办理结果不满意，已提级至{tier}重新办理，时限：{due}。"),
     "escalated": ("诉求升级", "诉求 {no}“{title}”（{ent}）逾期未办结，已升至第{tier_no}级：{tier}。新的时限：{due}。"),
     "placed_on_agenda": ("诉求上会", "诉求 {no}“{title}”（{ent}）已列入{sitting}议程。"),
@@ -120,6 +120,8 @@ def render(payload: dict, recipient_kind: str, recipient: str, directory: Direct
         lines.append(f"已列入{sitting_name}议程。")
     if kind == "resolved" and data.get("resolution"):
         lines.append(f"办理结果：{data['resolution']}")
+    lines.append(f"企业：{fields['ent']}；当前层级：第{fields['tier_no']}级 {fields['tier']}；"
+                 f"办理时限：{fields['due'] if case.get('due_at') else '不计时'}")
     todo = TODO.get((kind, reader(recipient_kind, recipient, case)))
     if todo:
         lines.append(todo.format_map(fields))

@@ -403,3 +403,83 @@ def test_settings_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("CLOSEDLOOP_PUBLIC_URL", "https://cl.example.cn/")
     n = Settings.from_env().notify
     assert (n.max_attempts, n.smtp_url, n.public_url) == (3, "smtp://mail.example.cn:25", "https://cl.example.cn")
+
+
+def test_the_webhook_receiver_command_checks_signatures(tmp_path):
+    """`closedloop webhook-receiver` as a user runs it: a real delivery is OK, a repeat is marked
+    DUPLICATE, a forged or stale one is REFUSED."""
+    import json as _json
+    import os
+    import subprocess
+
+    from processes import CLOSEDLOOP
+    from service.directory import Channel
+    from service.notifications.templates import Message
+
+    port = free_port()
+    env = {**os.environ, "CLOSEDLOOP_WEBHOOK_SECRET": "shared-secret-1"}
+    proc = subprocess.Popen([str(CLOSEDLOOP), "webhook-receiver", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert "listening" in proc.stdout.readline()
+        os.environ["CL_TEST_RECEIVER_SECRET"] = "shared-secret-1"
+        channel = Channel(kind="webhook", url=f"http://127.0.0.1:{port}/hook", secret="${CL_TEST_RECEIVER_SECRET}")
+        body = {"event_id": 7, "type": "routed", "recipient": {"kind": "department", "key": "taxation"},
+                "text": "【新诉求交办】LH-2026-000007"}
+        sender = Sender(NotifySettings(timeout=5))
+        message = Message("t", "t", "t", "l")
+        assert sender.send(channel, message, body, delivery_id=41).ok
+        assert sender.send(channel, message, body, delivery_id=41).ok
+        forged = sender.client.post(f"http://127.0.0.1:{port}/hook", content=_json.dumps(body).encode(),
+                                    headers={"X-Closedloop-Timestamp": str(int(time.time())),
+                                             "X-Closedloop-Signature": "sha256=" + "0" * 64})
+        assert forged.status_code == 401
+        ts = str(int(time.time()) - 3600)
+        stale = sender.client.post(f"http://127.0.0.1:{port}/hook", content=b"{}", headers={
+            "X-Closedloop-Timestamp": ts,
+            "X-Closedloop-Signature": "sha256=" + hmac.new(b"shared-secret-1", ts.encode() + b".{}",
+                                                           hashlib.sha256).hexdigest()})
+        assert stale.status_code == 401
+        sender.close()
+    finally:
+        del os.environ["CL_TEST_RECEIVER_SECRET"]
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    assert "OK delivery 41 event 7 routed → department:taxation" in out
+    assert "DUPLICATE delivery 41" in out
+    assert "REFUSED /hook: signature does not match" in out
+    assert "refused as a possible replay" in out
+
+
+@pytest.mark.parametrize("event_type,reader,data,must", [
+    ("routed", ("department", "natural-resources"), {}, ["新诉求交办", "请于 2026年11月30日 18:00 前受理并办结"]),
+    ("routed", ("department", "taxation"), {}, ["协办单位", "请配合市自然资源和规划局"]),
+    ("escalated", ("secretary", "county-yuanhui"),
+     {"sitting": {"series": "county-yuanhui", "number": 148, "starts_at": "2026-12-01T01:00:00+00:00"}},
+     ["诉求升级", "第2级", "源汇区服务企业周例会第148次会议（2026年12月01日 09:00）", "请将其列入会议材料"]),
+    ("warning", ("officer", "officer-yuanhui-1"), {}, ["临期提醒", "将于 2026年11月30日 18:00 到期", "请督促"]),
+    ("placed_on_agenda", ("secretary", "county-yuanhui"),
+     {"sitting": {"series": "county-yuanhui", "number": 149, "starts_at": "2026-12-08T01:00:00+00:00"}},
+     ["诉求上会", "第149次会议", "请准备会议材料"]),
+    ("resolved", ("enterprise", "3"), {"resolution": "已办结不动产权证"},
+     ["诉求已办结", "办理结果：已办结不动产权证", "请在 2026年12月07日 18:00 前确认", "逾期未确认视为满意"]),
+    ("closed", ("department", "natural-resources"), {}, ["诉求已闭环", "闭环销号"]),
+    ("reopened", ("department", "natural-resources"), {}, ["诉求重新办理", "不满意", "请于 2026年11月30日 18:00 前重新办结"]),
+])
+def test_every_message_names_the_case_the_enterprise_the_tier_and_the_task(event_type, reader, data, must):
+    from zoneinfo import ZoneInfo
+
+    from service.notifications.templates import render
+
+    directory = load_directory()
+    payload = {"event_id": 9, "type": event_type, "data": data, "case": {
+        "id": 5, "tracking_no": "LH-2026-000005", "title": "厂房土地证办不下来", "enterprise_id": 3, "tier": 2,
+        "lead_department": "natural-resources", "due_at": "2026-11-30T10:00:00+00:00",
+        "confirm_due_at": "2026-12-07T10:00:00+00:00"}}
+    message = render(payload, *reader, directory, "漯河测试食品有限公司", ZoneInfo("Asia/Shanghai"), "https://x")
+    text = message.text
+    assert message.title.endswith("LH-2026-000005") and "https://x/v1/cases/5" in text
+    tier_name = {t.number: t.name for t in directory.tiers}[2]
+    assert f"企业：漯河测试食品有限公司；当前层级：第2级 {tier_name}；办理时限：2026年11月30日 18:00" in text
+    for piece in must:
+        assert piece in text, (piece, text)
