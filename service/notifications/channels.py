@@ -20,6 +20,7 @@ import smtplib
 import ssl
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -110,11 +111,14 @@ class Sender:
 
     def __init__(self, settings: NotifySettings):
         self.settings = settings
+        # channels are sent in parallel, each channel's messages in order (delivery.send)
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="closedloop-send")
         self.client = httpx.Client(timeout=httpx.Timeout(settings.timeout),
                                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
                                    headers={"User-Agent": "closedloop-notify/1"})
 
     def close(self) -> None:
+        self.pool.shutdown(wait=False)
         self.client.close()
 
     def send(self, channel: Channel, message: Message, body: dict, delivery_id: int) -> Outcome:

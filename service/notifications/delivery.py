@@ -24,11 +24,10 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, true, update
 
 from ..enterprises.models import Enterprise
 from ..runtime import Runtime
@@ -40,7 +39,6 @@ from .templates import render
 log = logging.getLogger("closedloop.notifications")
 
 PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
-_PARALLEL_CHANNELS = 8
 
 
 @dataclass
@@ -79,18 +77,23 @@ def backoff(attempt: int, base: float, cap: float, rng: random.Random = random) 
 
 # ---------------------------------------------------------------------------- 1. claim
 def claim(rt: Runtime, now: datetime, ids: list[int] | None = None, limit: int | None = None) -> list[Claimed]:
+    """Claim the given messages first, then — room permitting — whatever else is due: under load
+    one round takes what several hand-overs queued, and the tasks behind it find little left."""
     limit = limit or rt.settings.notify.batch
     due = or_(
         (OutboxMessage.status == PENDING) & (OutboxMessage.next_attempt_at <= now),
         (OutboxMessage.status == SENDING) & (OutboxMessage.lease_until < now),
     )
-    query = select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
-    if ids is not None:
-        query = query.where(OutboxMessage.id.in_(ids))
     with rt.session() as session:
-        if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        chosen = session.scalars(query).all()
+        locking = session.bind.dialect.name == "postgresql"
+
+        def pick(extra, n: int) -> list[int]:
+            query = select(OutboxMessage.id).where(due, extra).order_by(OutboxMessage.id).limit(n)
+            return list(session.scalars(query.with_for_update(skip_locked=True) if locking else query))
+
+        chosen = pick(OutboxMessage.id.in_(ids[:limit]), limit) if ids else []
+        if len(chosen) < limit:
+            chosen += pick(OutboxMessage.id.not_in(chosen) if chosen else true(), limit - len(chosen))
         if not chosen:
             return []
         lease = now + timedelta(seconds=rt.settings.notify.lease)
@@ -153,8 +156,7 @@ def send(rt: Runtime, sender: Sender, claimed: list[Claimed], now: datetime, rep
     if len(jobs) == 1:
         outcomes = [_send_channel(rt, sender, jobs[0][0], jobs[0][1], names, jobs[0][2], now)]
     else:
-        with ThreadPoolExecutor(min(_PARALLEL_CHANNELS, len(jobs))) as pool:
-            outcomes = list(pool.map(lambda j: _send_channel(rt, sender, j[0], j[1], names, j[2], now), jobs))
+        outcomes = list(sender.pool.map(lambda j: _send_channel(rt, sender, j[0], j[1], names, j[2], now), jobs))
     record(rt, [pair for group in outcomes for pair in group], circuits, rt.clock(), report)
 
 
@@ -163,6 +165,7 @@ def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits:
            report: Report) -> None:
     settings = rt.settings.notify
     state = dict(circuits)
+    delivered: dict[int, list[int]] = {}  # attempts -> ids: one UPDATE for the usual case
     with rt.session() as session:
         for msg, outcome in results:
             ref = msg.channel
@@ -185,8 +188,7 @@ def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits:
                                 open_until.isoformat())
             state[ref] = (failures, open_until)
             if outcome.ok:
-                session.execute(update(OutboxMessage).where(mine).values(
-                    status=DELIVERED, attempts=attempts, delivered_at=now, lease_until=None, last_error=None))
+                delivered.setdefault(attempts, []).append(msg.id)
                 report.delivered += 1
                 observe_delivery("delivered", (now - msg.created_at).total_seconds())
             elif outcome.retry and attempts < settings.max_attempts:
@@ -207,6 +209,10 @@ def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits:
                 log.warning("notification %s to %s dead after %s tries: %s", msg.id, ref, attempts, outcome.error)
             if outcome.error:
                 report.errors.append(outcome.error)
+        for attempts, ids in delivered.items():
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == SENDING)
+                            .values(status=DELIVERED, attempts=attempts, delivered_at=now, lease_until=None,
+                                    last_error=None))
         for ref, (failures, open_until) in state.items():
             if circuits.get(ref) == (failures, open_until):
                 continue
@@ -220,8 +226,8 @@ def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits:
 
 # ---------------------------------------------------------------------------- the whole step
 def deliver(rt: Runtime, sender: Sender, ids: list[int] | None = None, rounds: int = 20) -> Report:
-    """Deliver the given messages (after their commit), or whatever is due (the catch-up): claim,
-    send, record, for up to ``rounds`` batches while there is more."""
+    """Deliver the given messages (after their commit) and whatever else is due, or (ids None,
+    the catch-up) whatever is due: claim, send, record, for up to ``rounds`` batches while full."""
     report = Report()
     for _ in range(rounds):
         now = rt.clock()
@@ -230,8 +236,9 @@ def deliver(rt: Runtime, sender: Sender, ids: list[int] | None = None, rounds: i
             break
         report.claimed += len(claimed)
         send(rt, sender, claimed, now, report)
-        if ids is not None or len(claimed) < rt.settings.notify.batch:
+        if len(claimed) < rt.settings.notify.batch:
             break
+        ids = None
     return report
 
 
