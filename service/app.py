@@ -237,10 +237,11 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
     from .cases.api import router as cases_router
     from .directory.api import router as directory_router
     from .enterprises.api import router as enterprises_router
+    from .meetings.api import router as meetings_router
     from .notifications.api import router as notifications_router
     from .routing.api import router as routing_router
 
     for router in (keys_router, directory_router, enterprises_router, cases_router, routing_router,
-                   notifications_router):
+                   notifications_router, meetings_router):
         app.include_router(router)
     return app

@@ -5,7 +5,8 @@ from .cases.models import Case, CaseEvent, CaseTier, IdempotencyRecord, Tracking
 from .db import Base
 from .directory.models import Department, District, MeetingSeries, Officer, Sitting
 from .enterprises.models import Enterprise
+from .meetings.models import AgendaItem, Assignment, Minutes
 from .notifications.models import Circuit, OutboxMessage
 
-__all__ = ["ApiKey", "Base", "Case", "CaseEvent", "CaseTier", "Department", "District", "Enterprise",
+__all__ = ["AgendaItem", "ApiKey", "Assignment", "Minutes", "Base", "Case", "CaseEvent", "CaseTier", "Department", "District", "Enterprise",
            "Circuit", "IdempotencyRecord", "MeetingSeries", "Officer", "OutboxMessage", "Sitting", "TrackingCounter"]

@@ -74,12 +74,27 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
 )}
 
 
-def check(action: str, status: str, relations: set[str]) -> Transition:
+# A sitting's decisions (议定事项), applied to its cases by the minutes (meetings/minutes.py): the
+# same rules, in the same place, as the actions above.
+DECIDABLE = frozenset({OPEN, IN_PROGRESS, WAITING})
+DECISIONS: dict[str, Transition] = {t.action: t for t in (
+    _t("resolved", DECIDABLE, {"secretary", "admin"}, RESOLVED, "resolved",
+       "the meeting finds the problem solved; the enterprise still confirms"),
+    _t("assigned", DECIDABLE, {"secretary", "admin"}, OPEN, "assigned",
+       "交办: a lead (and co-handling) units and a deadline; the lead accepts it anew"),
+    _t("carried_over", DECIDABLE, {"secretary", "admin"}, None, "carried_over",
+       "onto the series' next sitting (also what happens to a case the minutes do not decide)"),
+    _t("escalated", DECIDABLE, {"secretary", "admin"}, None, "escalated",
+       "one tier up (at tier 5: supervised)"),
+)}
+
+
+def check(action: str, status: str, relations: set[str], table: dict[str, Transition] | None = None) -> Transition:
     """The transition for ``action``, or the error that refuses it.
 
     A caller with no right to the action gets 403 naming who may; a caller who may, at the wrong
     moment, gets 409 naming the current status and the statuses the action is allowed from."""
-    t = TRANSITIONS[action]
+    t = (table or TRANSITIONS)[action]
     if not (relations & t.who):
         raise Forbidden(f"'{action}' may be done by: {', '.join(sorted(t.who))}; you are: "
                         f"{', '.join(sorted(relations)) or 'not involved in this case'}")
@@ -89,10 +104,10 @@ def check(action: str, status: str, relations: set[str]) -> Transition:
     return t
 
 
-def transition_table_markdown() -> str:
+def transition_table_markdown(table: dict[str, Transition] | None = None) -> str:
     """The table as documentation (docs/api.md is generated from it)."""
     rows = ["| action | from | who | to | what |", "| --- | --- | --- | --- | --- |"]
-    for t in TRANSITIONS.values():
+    for t in (table or TRANSITIONS).values():
         sources = ", ".join(s for s in STATUSES if s in t.sources)
         rows.append(f"| `{t.action}` | {sources} | {', '.join(r for r in RELATIONS if r in t.who)} | "
                     f"{t.target or '(same / see what)'} | {t.summary} |")

@@ -275,7 +275,7 @@ def _confirm(session, rt, case, body, now, p):
     case.status, case.satisfied, case.rating = machine.OPEN, False, body.rating
     case.reopen_count += 1
     case.resolved_at = case.confirm_due_at = None
-    placed = _climb(session, rt, case, now, "reopened")
+    placed = climb(session, rt, case, now, "reopened")
     return "reopened", {"satisfied": False, "rating": body.rating, "comment": body.comment, **placed}
 
 
@@ -287,7 +287,8 @@ def _escalate(session, rt, case, body, now, p):
                          **enter_tier(session, rt, case, case.tier + 1, now, "manual")}
 
 
-def _climb(session, rt, case, now, reason) -> dict:
+def climb(session, rt, case, now, reason) -> dict:
+    """One tier up; at the top, supervised (督办) with a fresh deadline."""
     if case.tier >= TOP_TIER:
         case.supervised = True
         return {"from_tier": case.tier, **restart_tier(session, rt, case, now, reason), "supervised": True}

@@ -100,6 +100,8 @@ class MeetingSeries(_Entry):
     schedule: str = Field(description="cron expression in the city's time zone")
     agenda_closes_before: str = "1 days"
     secretary: str | None = None
+    # the number of the first sitting this system creates: a city's series are already counting
+    first_number: int = Field(1, ge=1)
     channels: tuple[Channel, ...] = Field((), description="how the series' secretary is reached")
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime
+from ..db import Base, JSONType, UTCDateTime
 
 
 class District(Base):
@@ -50,7 +50,11 @@ class MeetingSeries(Base):
 
 
 class Sitting(Base):
-    """A numbered sitting of a series ("第148次服务企业周例会")."""
+    """A numbered sitting of a series (会议场次, "第148次服务企业周例会").
+
+    status: ``scheduled`` → ``published`` (the agenda closed at its cut-off and was frozen into
+    ``agenda``) → ``held`` (minutes recorded); or ``cancelled`` (its items moved to the next).
+    ``kind``: ``regular`` (from the series' schedule) or ``extra`` (added by an admin)."""
 
     __tablename__ = "sittings"
     __table_args__ = (
@@ -63,3 +67,7 @@ class Sitting(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     agenda_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    kind: Mapped[str] = mapped_column(String(10), default="regular")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agenda: Mapped[dict | None] = mapped_column(JSONType)  # the agenda as published (frozen)
+    cancelled_reason: Mapped[str | None] = mapped_column(Text)

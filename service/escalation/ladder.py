@@ -80,7 +80,7 @@ def _place(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, 
     if series is not None:
         sitting = sittings.get(series.key) if sittings is not None else None
         if sitting is None:
-            sitting = next_sitting(session, series.key, series.schedule, series.agenda_closes_before, now, rt.calendar)
+            sitting = next_sitting(session, series, now, rt.calendar)
             if sittings is not None:
                 sittings[series.key] = sitting
         start = sitting.starts_at

@@ -57,6 +57,7 @@ class SweepReport:
     warned: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    published: list[int] = field(default_factory=list)  # sittings whose agenda closed this tick
 
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in self.__dict__.items()}
@@ -261,6 +262,10 @@ def sweep(rt: Runtime, now: datetime | None = None, batch: int | None = None,
     warn_due(rt, now, report, batch)
     remind_supervised(rt, now, report, batch)
     close_confirmed_by_default(rt, now, report, batch)
+    # after the escalations, so that a case escalated before a cut-off is on that agenda
+    from ..meetings.service import publish_due
+
+    report.published = publish_due(rt, now)
     return report
 
 

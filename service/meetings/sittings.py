@@ -17,14 +17,16 @@ from sqlalchemy.orm import Session
 from routing_rules.language import Duration
 
 from ..escalation.calendar import WorkCalendar
+from ..directory import MeetingSeries
 from ..directory.models import Sitting
 
 _HORIZON = 400  # schedule candidates looked at before giving up (more than a year of weeklies)
 
 
 def next_sitting_time(schedule: str, closes_before: str, after: datetime,
-                      calendar: WorkCalendar) -> tuple[datetime, datetime]:
-    """(starts_at, agenda_closes_at) of the first sitting whose agenda closes after ``after``."""
+                      calendar: WorkCalendar, skip: set[datetime] | None = None) -> tuple[datetime, datetime]:
+    """(starts_at, agenda_closes_at) of the first scheduled sitting whose agenda closes after
+    ``after``; ``skip``: start times of sittings that were cancelled."""
     cutoff = Duration.parse(closes_before)
     # No sitting that starts before ``after + cutoff`` can still be open (a working day is at
     # least a calendar day), so the search starts there, however frequent the schedule.
@@ -33,31 +35,54 @@ def next_sitting_time(schedule: str, closes_before: str, after: datetime,
     it = croniter(schedule, (earliest - timedelta(seconds=1)).astimezone(calendar.tz))
     for _ in range(_HORIZON):
         planned = it.get_next(datetime)
-        day = calendar.next_working_day(planned.date())
-        starts = datetime.combine(day, planned.timetz().replace(tzinfo=None), calendar.tz)
-        closes = calendar.before(starts, cutoff)
-        if closes > after:
+        starts, closes = sitting_times(planned, cutoff, calendar)
+        if closes > after and (not skip or starts not in skip):
             return starts.astimezone(after.tzinfo), closes.astimezone(after.tzinfo)
     raise ValueError(f"schedule '{schedule}' has no sitting within {_HORIZON} occurrences")
 
 
-def next_sitting(session: Session, series_key: str, schedule: str, closes_before: str,
-                 after: datetime, calendar: WorkCalendar) -> Sitting:
-    """The sitting row for the next open agenda, created (and numbered) if it is new."""
-    starts, closes = next_sitting_time(schedule, closes_before, after, calendar)
+def sitting_times(planned: datetime, cutoff: Duration, calendar: WorkCalendar) -> tuple[datetime, datetime]:
+    """A planned sitting moved off a holiday to the next working day (same hour), and its cut-off."""
+    planned = planned.astimezone(calendar.tz)
+    day = calendar.next_working_day(planned.date())
+    starts = datetime.combine(day, planned.timetz().replace(tzinfo=None), calendar.tz)
+    return starts, calendar.before(starts, cutoff)
+
+
+def next_sitting(session: Session, series: MeetingSeries, after: datetime, calendar: WorkCalendar) -> Sitting:
+    """The sitting whose agenda is the next to close after ``after``: the series' next scheduled
+    one (created and numbered if new, cancelled ones skipped), or an extra sitting an admin added
+    before it."""
+    cancelled = set(session.scalars(select(Sitting.starts_at).where(
+        Sitting.series_key == series.key, Sitting.status == CANCELLED, Sitting.starts_at > after)))
+    starts, closes = next_sitting_time(series.schedule, series.agenda_closes_before, after, calendar, cancelled)
+    extra = session.scalar(
+        select(Sitting).where(Sitting.series_key == series.key, Sitting.kind == "extra", Sitting.status == SCHEDULED,
+                              Sitting.agenda_closes_at > after, Sitting.starts_at < starts)
+        .order_by(Sitting.agenda_closes_at).limit(1))
+    if extra is not None:
+        return extra
     for _ in range(5):
-        found = session.scalar(select(Sitting).where(Sitting.series_key == series_key, Sitting.starts_at == starts))
+        found = session.scalar(select(Sitting).where(Sitting.series_key == series.key, Sitting.starts_at == starts))
         if found is not None:
             return found
         try:
             with session.begin_nested():
-                number = (session.scalar(select(func.max(Sitting.number)).where(Sitting.series_key == series_key)) or 0) + 1
-                sitting = Sitting(series_key=series_key, number=number, starts_at=starts, agenda_closes_at=closes)
+                sitting = Sitting(series_key=series.key, number=next_number(session, series), starts_at=starts,
+                                  agenda_closes_at=closes, status=SCHEDULED, kind="regular")
                 session.add(sitting)
             return sitting
         except IntegrityError:
             continue  # another transaction created it (or took the number) first: look again
-    raise RuntimeError(f"could not create the next sitting of {series_key}")
+    raise RuntimeError(f"could not create the next sitting of {series.key}")
 
 
-__all__ = ["next_sitting", "next_sitting_time"]
+def next_number(session: Session, series: MeetingSeries) -> int:
+    """Sittings are numbered in the order they are created, from the series' ``first_number``."""
+    last = session.scalar(select(func.max(Sitting.number)).where(Sitting.series_key == series.key))
+    return series.first_number if last is None else last + 1
+
+
+SCHEDULED, PUBLISHED, HELD, CANCELLED = "scheduled", "published", "held", "cancelled"
+
+__all__ = ["next_number", "next_sitting", "next_sitting_time", "sitting_times"]

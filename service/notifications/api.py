@@ -24,8 +24,9 @@ STATUSES = ("pending", "sending", "delivered", "dead", "no_channel")
 
 class NotificationOut(BaseModel):
     id: int
-    event_id: int
-    case_id: int
+    event_id: int | None
+    case_id: int | None
+    sitting_id: int | None
     event_type: str
     recipient_kind: str
     recipient: str
@@ -45,7 +46,8 @@ class NotificationList(BaseModel):
 
 def _out(m: OutboxMessage) -> dict:
     iso = lambda t: t.isoformat() if t else None  # noqa: E731
-    return {"id": m.id, "event_id": m.event_id, "case_id": m.case_id, "event_type": m.event_type,
+    return {"id": m.id, "event_id": m.event_id, "case_id": m.case_id, "sitting_id": m.sitting_id,
+            "event_type": m.event_type,
             "recipient_kind": m.recipient_kind, "recipient": m.recipient, "channel": m.channel, "status": m.status,
             "attempts": m.attempts, "next_attempt_at": iso(m.next_attempt_at), "created_at": iso(m.created_at),
             "delivered_at": iso(m.delivered_at), "last_error": m.last_error}

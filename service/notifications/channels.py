@@ -172,7 +172,7 @@ class Sender:
             "Content-Type": "application/json; charset=utf-8",
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(secret, timestamp, payload),
-            EVENT_HEADER: str(body["event_id"]),
+            EVENT_HEADER: str(body.get("event_id") or ""),
             DELIVERY_HEADER: str(delivery_id),
             "Idempotency-Key": str(delivery_id),
         }
@@ -212,7 +212,7 @@ class Sender:
         mail["To"] = ", ".join(channel.to)
         domain = self.settings.smtp_from.rpartition("@")[2] or "closedloop"
         mail["Message-ID"] = f"<closedloop-{delivery_id}@{domain}>"  # the same on every retry
-        mail[EVENT_HEADER] = str(body["event_id"])
+        mail[EVENT_HEADER] = str(body.get("event_id") or "")
         mail[DELIVERY_HEADER] = str(delivery_id)
         mail.set_content(message.text)
         secrets = [s for s in (smtp.password, self.settings.smtp_url) if s]

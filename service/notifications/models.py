@@ -19,8 +19,10 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), index=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # a case's event; or, for a sitting's agenda digest to its secretary, the sitting
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sittings.id"))
     recipient_kind: Mapped[str] = mapped_column(String(20))  # department, officer, enterprise, secretary
     recipient: Mapped[str] = mapped_column(String(60))
     channel: Mapped[str | None] = mapped_column(String(160))  # directory reference, e.g. department:tax/webhook

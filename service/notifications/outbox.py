@@ -38,6 +38,9 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "warning": ("lead", "officer"),
     "supervised": ("lead", "co", "officer", "secretary"),
     "reminded": ("lead", "officer"),
+    # from a sitting's minutes (meetings/minutes.py)
+    "assigned": ("lead", "co", "officer", "enterprise"),
+    "carried_over": ("lead", "co", "secretary"),
 }
 
 
@@ -82,6 +85,19 @@ NOTIFIER = "closedloop.notifier"
 
 # Beyond this many rows in one commit, the ids are not read back: the notifier is asked to drain.
 _RETURNING_LIMIT = 500
+
+
+def stage_digest(session: Session, sitting, series_key: str, payload: dict, now) -> None:
+    """The secretary's digest of a published agenda: a notification of a sitting, not a case."""
+    directory = session.info.get(DIRECTORY)
+    channels = directory.channels_for("secretary", series_key) if directory is not None else []
+    rows = [OutboxMessage(sitting_id=sitting.id, recipient_kind="secretary", recipient=series_key, channel=channel,
+                          event_type="agenda_published", payload={**payload, "at": now.isoformat()},
+                          status=PENDING if channel else NO_CHANNEL, attempts=0, next_attempt_at=now, created_at=now)
+            for channel in channels or [None]]
+    session.add_all(rows)
+    session.flush()
+    session.info.setdefault(_NEW, []).extend(r.id for r in rows if r.status == PENDING)
 
 
 def write_staged(session: Session) -> None:

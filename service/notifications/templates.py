@@ -36,7 +36,8 @@ HAPPENED: dict[str, tuple[str, str]] = {
     "objected": ("办理单位提出异议", "{lead}对诉求 {no}“{title}”的交办提出异议，请研判改派。"),
     "reassigned": ("诉求改派", "诉求 {no}“{title}”已改由{lead}牵头办理，时限：{due}。"),
     "withdrawn": ("诉求已撤回", "{ent}已撤回诉求 {no}“{title}”。"),
-    "agenda_published": ("会议议程", "{sitting}议程已生成。"),
+    "assigned": ("会议交办", "经{sitting}研究，{ent}的诉求 {no}“{title}”交由{lead}牵头办理，办结时限：{due}。"),
+    "carried_over": ("结转下次会议", "诉求 {no}“{title}”（{ent}）结转至{sitting}。"),
 }
 
 # (event type, reader) -> what the reader must do; reader: lead, co, officer, enterprise, secretary.
@@ -69,7 +70,12 @@ TODO: dict[tuple[str, str], str] = {
     ("extension_requested", "officer"): "请审核延期申请。",
     ("objected", "officer"): "请尽快研判并改派。",
     ("reassigned", "lead"): "请于 {due} 前受理并办结。",
-    ("agenda_published", "secretary"): "请审阅议程并通知参会单位。",
+    ("assigned", "lead"): "请按会议要求于 {due} 前办结，并报告办理进展。",
+    ("assigned", "co"): "请配合{lead}办理。",
+    ("assigned", "officer"): "请跟踪会议交办事项的办理。",
+    ("assigned", "enterprise"): "您的诉求已经会议研究交办，可随时查询进度。",
+    ("carried_over", "secretary"): "请将其列入下次会议议程。",
+    ("carried_over", "lead"): "请准备下次会议汇报材料。",
 }
 
 TIER_NAMES = {1: "首席服务官", 2: "县区周例会", 3: "市直部门", 4: "市级周例会", 5: "党政联席会"}
@@ -95,14 +101,35 @@ def local(ts: str | None, tz: ZoneInfo) -> str:
     return datetime.fromisoformat(ts).astimezone(tz).strftime("%Y年%m月%d日 %H:%M")
 
 
+def render_digest(payload: dict, tz: ZoneInfo) -> Message:
+    """A secretary's digest of a published agenda (议程摘要)."""
+    sitting = payload["sitting"]
+    heading = f"【会议议程】{sitting['title']}"
+    lines = [f"会议时间：{local(sitting['starts_at'], tz)}；议程已截止，共 {sitting['total']} 项"
+             f"（上次结转 {sitting['carried_over']} 项）。"]
+    items = payload.get("items") or []
+    for i in items[:30]:
+        lines.append(f"{i['seq']}. {i['tracking_no']} {i['enterprise']}：{i['matter']}（牵头：{i['lead'] or '待明确'}；"
+                     f"逾期 {i['overdue_days']} 天）")
+    if len(items) > 30:
+        lines.append(f"……另有 {len(items) - 30} 项，见完整议程。")
+    lines.append("请审阅议程并通知参会单位。")
+    link = sitting["link"]
+    text = "\n".join([heading, *lines, f"完整议程：{link}"])
+    markdown = "\n\n".join([f"### {heading}", *lines, f"[完整议程]({link})"])
+    return Message(heading, text, markdown, link)
+
+
 def render(payload: dict, recipient_kind: str, recipient: str, directory: Directory, enterprise: str,
            tz: ZoneInfo, public_url: str) -> Message:
+    if payload.get("type") == "agenda_published":
+        return render_digest(payload, tz)
     case = payload.get("case") or {}
     data = payload.get("data") or {}
     kind = payload.get("type", "")
     departments = {d.key: d.name for d in directory.departments}
     tiers = {t.number: t.name for t in directory.tiers} or TIER_NAMES
-    sitting = data.get("sitting") or {}
+    sitting = data.get("sitting") or data.get("minutes_of") or {}
     series = {s.key: s.name for s in directory.meeting_series}
     sitting_name = ""
     if sitting:

@@ -1,0 +1,316 @@
+"""Agendas, minutes and supervision sheets as Markdown, HTML and DOCX (the format government
+offices exchange), each from its one model (``agenda.Agenda``, ``minutes_view.MinutesView``).
+
+The DOCX follows the usual layout of official documents (GB/T 9704): a title in 方正小标宋简体,
+headings in 黑体, body text in 仿宋_GB2312 (Word falls back to a Song face where those are not
+installed), a table per department, and page numbers in the footer.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+
+from .agenda import Agenda, Item
+from .minutes_view import MinutesView, Sheet
+
+CN_NUM = "一二三四五六七八九十"
+TITLE_FONT, HEADING_FONT, BODY_FONT = "方正小标宋简体", "黑体", "仿宋_GB2312"
+AGENDA_COLUMNS = ["序号", "编号", "企业及事项", "问题简述", "办理经过", "逾期（天）", "金额（万元）", "牵头 / 协办", "提请会议研究"]
+
+
+def cn_index(n: int) -> str:
+    if n <= 10:
+        return CN_NUM[n - 1]
+    if n < 20:
+        return "十" + CN_NUM[n - 11]
+    tens, ones = divmod(n, 10)
+    return CN_NUM[tens - 1] + "十" + (CN_NUM[ones - 1] if ones else "")
+
+
+def when(ts: datetime, tz: ZoneInfo) -> str:
+    return ts.astimezone(tz).strftime("%Y年%m月%d日 %H:%M")
+
+
+def wan(amount: float | None) -> str:
+    return "" if amount is None else f"{amount / 10000:,.2f}"
+
+
+def flags(item: Item) -> str:
+    marks = [item.key_project] if item.key_project else []
+    if item.whitelisted:
+        marks.append("白名单企业")
+    if item.carried_from is not None:
+        marks.append(f"结转自第{item.carried_from}次")
+    return "".join(f"【{m}】" for m in marks)
+
+
+def units(item: Item) -> str:
+    lead = item.lead or "待明确"
+    return f"{lead} / {'、'.join(item.co)}" if item.co else lead
+
+
+def history_lines(item: Item, tz: ZoneInfo) -> list[str]:
+    out = []
+    for s in item.history:
+        said = "；".join(s.notes)
+        out.append(f"第{s.tier}级 {s.tier_name}（{s.holder}）：{s.entered_at.astimezone(tz):%m月%d日}起 {s.days:g} 天"
+                   + (f"；{said}" if said else ""))
+    return out
+
+
+# ---------------------------------------------------------------------------- agenda: Markdown
+def agenda_markdown(a: Agenda, tz: ZoneInfo) -> str:
+    out = [f"# {a.title}议程", "",
+           f"会议时间：{when(a.starts_at, tz)}　议程截止：{when(a.agenda_closes_at, tz)}"
+           f"{'（已截止）' if a.published else '（草稿，截止前仍会变化）'}", "",
+           f"共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。", ""]
+    for gi, g in enumerate(a.groups, 1):
+        out += [f"## {cn_index(gi)}、{g.name}（{len(g.items)} 项）", "",
+                "| " + " | ".join(c for c in AGENDA_COLUMNS if c not in ("问题简述", "办理经过")) + " |",
+                "|" + "---|" * (len(AGENDA_COLUMNS) - 2)]
+        for i in g.items:
+            out.append(f"| {i.seq} | {i.tracking_no} | {_md(i.enterprise)}：{_md(i.matter)}{flags(i)} | "
+                       f"{i.overdue_days} | {wan(i.amount)} | {_md(units(i))} | {_md(i.ask)} |")
+        out.append("")
+        for i in g.items:
+            out += [f"### {i.seq}. {i.tracking_no} {i.enterprise}：{i.matter} {flags(i)}".rstrip(), "",
+                    f"- 问题简述：{i.problem}", f"- 所在地：{i.district}；逾期 {i.overdue_days} 天"
+                    + (f"；涉及金额 {wan(i.amount)} 万元" if i.amount is not None else ""),
+                    f"- 牵头单位：{i.lead or '待明确'}" + (f"；协办单位：{'、'.join(i.co)}" if i.co else ""),
+                    "- 办理经过："] + [f"  - {line}" for line in history_lines(i, tz)] + [
+                    f"- 提请会议研究：{i.ask}", ""]
+    return "\n".join(out)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# ---------------------------------------------------------------------------- agenda: HTML
+_CSS = """body{font-family:"FangSong","仿宋_GB2312","Songti SC",serif;margin:2em;}
+h1{font-family:"方正小标宋简体","SimSun",serif;text-align:center}h2{font-family:"SimHei","黑体",sans-serif}
+table{border-collapse:collapse;width:100%;margin-bottom:1.5em}td,th{border:1px solid #444;padding:4px;vertical-align:top}
+th{background:#eee}.flag{color:#a00}.small{font-size:90%}"""
+
+
+def agenda_html(a: Agenda, tz: ZoneInfo) -> str:
+    e = html.escape
+    parts = [f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>{e(a.title)}议程</title>"
+             f"<style>{_CSS}</style></head><body>", f"<h1>{e(a.title)}议程</h1>",
+             f"<p>会议时间：{e(when(a.starts_at, tz))}　议程截止：{e(when(a.agenda_closes_at, tz))}"
+             f"{'（已截止）' if a.published else '（草稿）'}</p>",
+             f"<p>共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。</p>"]
+    for gi, g in enumerate(a.groups, 1):
+        parts.append(f"<h2>{cn_index(gi)}、{e(g.name)}（{len(g.items)} 项）</h2><table><tr>"
+                     + "".join(f"<th>{c}</th>" for c in AGENDA_COLUMNS) + "</tr>")
+        for i in g.items:
+            history = "<br>".join(e(line) for line in history_lines(i, tz))
+            parts.append(
+                f"<tr><td>{i.seq}</td><td>{e(i.tracking_no)}</td><td>{e(i.enterprise)}：{e(i.matter)}"
+                f"<span class='flag'>{e(flags(i))}</span></td><td class='small'>{e(i.problem)}</td>"
+                f"<td class='small'>{history}</td><td>{i.overdue_days}</td><td>{wan(i.amount)}</td>"
+                f"<td>{e(units(i))}</td><td>{e(i.ask)}</td></tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------- DOCX helpers
+def _set_font(target, name: str, size: float | None = None, bold: bool | None = None) -> None:
+    """Latin and East Asian font of a style or a run (python-docx sets only the Latin one)."""
+    target.font.name = name
+    if size is not None:
+        target.font.size = Pt(size)
+    if bold is not None:
+        target.font.bold = bold
+    rpr = target.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    fonts.set(qn("w:eastAsia"), name)
+
+
+def _field(paragraph, instruction: str) -> None:
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, instruction), ("separate", None), (None, "1"), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        elif text == "1":
+            el = OxmlElement("w:t")
+            el.text = "1"
+        else:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = f" {text} "
+        run._r.append(el)
+
+
+def _document(landscape: bool = False) -> Document:
+    doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = section.page_height, section.page_width
+    for side in ("left_margin", "right_margin"):
+        setattr(section, side, Cm(2.0 if landscape else 2.6))
+    section.top_margin, section.bottom_margin = Cm(2.5), Cm(2.2)
+    _set_font(doc.styles["Normal"], BODY_FONT, 12)
+    for level in (1, 2):
+        style = doc.styles[f"Heading {level}"]
+        _set_font(style, HEADING_FONT, 16 if level == 1 else 14, True)
+        style.font.color.rgb = None
+    _set_font(doc.styles["Title"], TITLE_FONT, 22, False)
+    doc.styles["Title"].font.color.rgb = None
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer.add_run("第 ")
+    _field(footer, "PAGE")
+    footer.add_run(" 页 共 ")
+    _field(footer, "NUMPAGES")
+    footer.add_run(" 页")
+    return doc
+
+
+def _title(doc, text: str) -> None:
+    p = doc.add_paragraph(text, style="Title")
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def _table(doc, header: list[str], rows: list[list[str]], widths: list[float] | None = None):
+    """A bordered table; rows are written through the XML cells directly (python-docx's
+    cell accessors walk the whole row each time, too slow for a 500-item agenda)."""
+    table = doc.add_table(rows=1 + len(rows), cols=len(header))
+    table.style = "Table Grid"
+    for r, values in enumerate([header] + rows):
+        tr = table.rows[r]._tr
+        for c, tc in enumerate(tr.tc_lst):
+            lines = str(values[c]).split("\n")
+            p = tc.p_lst[0]
+            for n, line in enumerate(lines):
+                if n:
+                    p = OxmlElement("w:p")
+                    tc.append(p)
+                run = OxmlElement("w:r")
+                if r == 0:
+                    rpr = OxmlElement("w:rPr")
+                    rpr.append(OxmlElement("w:b"))
+                    run.append(rpr)
+                t = OxmlElement("w:t")
+                t.set(qn("xml:space"), "preserve")
+                t.text = line
+                run.append(t)
+                p.append(run)
+    if widths:
+        for col, width in zip(table.columns, widths):
+            col.width = Cm(width)
+    return table
+
+
+def _bytes(doc) -> bytes:
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------- agenda: DOCX
+def agenda_docx(a: Agenda, tz: ZoneInfo) -> bytes:
+    doc = _document(landscape=True)
+    _title(doc, f"{a.title}议程")
+    doc.add_paragraph(f"会议时间：{when(a.starts_at, tz)}　议程截止：{when(a.agenda_closes_at, tz)}"
+                      f"{'（已截止）' if a.published else '（草稿）'}")
+    doc.add_paragraph(f"共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。")
+    for gi, g in enumerate(a.groups, 1):
+        doc.add_heading(f"{cn_index(gi)}、{g.name}（{len(g.items)} 项）", level=1)
+        rows = [[str(i.seq), i.tracking_no, f"{i.enterprise}：{i.matter}{flags(i)}", i.problem,
+                 "\n".join(history_lines(i, tz)), str(i.overdue_days), wan(i.amount), units(i), i.ask]
+                for i in g.items]
+        _table(doc, AGENDA_COLUMNS, rows, [1.0, 2.6, 3.6, 4.2, 6.0, 1.4, 1.6, 2.6, 3.2])
+    return _bytes(doc)
+
+
+def agenda_json(a: Agenda) -> dict:
+    return a.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------------------- minutes and sheets
+SHEET_FIELDS = [("编号", "number"), ("事项", "matter"), ("工作要求", "requirement"), ("责任单位", "units"),
+                ("责任领导", "leader"), ("经办人", "handler"), ("办结时限", "deadline"), ("办理进展", "progress"),
+                ("状态", "status")]
+
+
+def _sheet_values(s: Sheet) -> dict[str, str]:
+    return {"number": s.number, "matter": f"{s.tracking_no} {s.enterprise}：{s.matter}", "requirement": s.requirement,
+            "units": s.lead + (f"（牵头）；{'、'.join(s.co)}（配合）" if s.co else "（牵头）"),
+            "leader": s.leader or "", "handler": s.handler or "", "deadline": s.deadline,
+            "progress": "\n".join(s.progress) or "尚无进展记录", "status": s.status}
+
+
+def minutes_markdown(m: MinutesView) -> str:
+    out = [f"# {m.title}纪要", "", f"会议时间：{m.held}　记录时间：{m.recorded}", ""]
+    if m.attendees:
+        out += [f"参会单位：{m.attendees}", ""]
+    if m.summary:
+        out += [m.summary, ""]
+    out += ["## 议定事项", ""]
+    for n, d in enumerate(m.decisions, 1):
+        out.append(f"{cn_index(n)}、{d.tracking_no} {d.enterprise}：{d.matter}。{d.text}")
+        out.append("")
+    if m.sheets:
+        out += ["## 督办事项", ""] + [supervision_markdown_one(s) for s in m.sheets]
+    return "\n".join(out)
+
+
+def supervision_markdown_one(s: Sheet) -> str:
+    values = _sheet_values(s)
+    rows = "\n".join(f"| {label} | {_md(values[key]).replace(chr(10), '<br>')} |" for label, key in SHEET_FIELDS)
+    return f"### 督办单 {s.number}\n\n| 项目 | 内容 |\n|---|---|\n{rows}\n"
+
+
+def supervision_markdown(m: MinutesView) -> str:
+    return "\n".join([f"# {m.title}督办单", ""] + [supervision_markdown_one(s) for s in m.sheets])
+
+
+def minutes_docx(m: MinutesView) -> bytes:
+    doc = _document()
+    _title(doc, f"{m.title}纪要")
+    doc.add_paragraph(f"会议时间：{m.held}")
+    if m.attendees:
+        doc.add_paragraph(f"参会单位：{m.attendees}")
+    if m.summary:
+        doc.add_paragraph(m.summary)
+    doc.add_heading("议定事项", level=1)
+    for n, d in enumerate(m.decisions, 1):
+        doc.add_paragraph(f"{cn_index(n)}、{d.tracking_no} {d.enterprise}：{d.matter}。{d.text}")
+    if m.sheets:
+        doc.add_page_break()
+        _sheets(doc, m)
+    return _bytes(doc)
+
+
+def supervision_docx(m: MinutesView) -> bytes:
+    doc = _document()
+    _sheets(doc, m)
+    return _bytes(doc)
+
+
+def _sheets(doc, m: MinutesView) -> None:
+    for n, s in enumerate(m.sheets):
+        if n:
+            doc.add_page_break()
+        _title(doc, "督办单")
+        doc.add_paragraph(f"{m.title}　{s.number}")
+        values = _sheet_values(s)
+        _table(doc, ["项目", "内容"], [[label, values[key]] for label, key in SHEET_FIELDS], [3.0, 12.8])
