@@ -103,6 +103,52 @@ def beat(schedule: str, loglevel: str) -> None:
     raise SystemExit(supervise(["beat", f"--schedule={schedule}", f"--loglevel={loglevel}"]))
 
 
+@main.command()
+@click.argument("sitting")
+@click.option("--format", "fmt", type=click.Choice(["json", "markdown", "html", "docx"]), default="markdown",
+              show_default=True)
+@click.option("--group-by", type=click.Choice(["department", "district"]), default="department", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write to this file (default: stdout; "
+              "required for docx)")
+def agenda(sitting: str, fmt: str, group_by: str, output: str | None) -> None:
+    """Print or save a sitting's agenda. SITTING: its id, or SERIES:NUMBER (city-enterprise-services:148)."""
+    import json
+
+    from sqlalchemy import select
+
+    from .directory.models import Sitting
+    from .meetings import render
+    from .meetings.service import agenda as build
+
+    rt = _runtime()
+    with rt.session() as session:
+        if ":" in sitting:
+            series, _, number = sitting.partition(":")
+            row = session.scalar(select(Sitting).where(Sitting.series_key == series,
+                                                       Sitting.number == int(number or 0)))
+        else:
+            row = session.get(Sitting, int(sitting)) if sitting.isdigit() else None
+        if row is None:
+            raise click.UsageError(f"no sitting '{sitting}'; give an id or SERIES:NUMBER (see GET /v1/meetings)")
+        model = build(session, rt, row, group_by)
+    tz = rt.calendar.tz
+    if fmt == "docx":
+        if not output:
+            raise click.UsageError("--format docx writes a file: give -o FILE")
+        with open(output, "wb") as f:
+            f.write(render.agenda_docx(model, tz))
+        click.echo(f"{output}: {model.title}议程, {model.total} item(s)")
+        return
+    text = {"json": lambda: json.dumps(render.agenda_json(model), ensure_ascii=False, indent=2),
+            "markdown": lambda: render.agenda_markdown(model, tz), "html": lambda: render.agenda_html(model, tz)}[fmt]()
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        click.echo(f"{output}: {model.title}议程, {model.total} item(s)")
+    else:
+        click.echo(text)
+
+
 @main.command("webhook-receiver")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9000, show_default=True, type=int)

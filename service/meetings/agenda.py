@@ -173,8 +173,8 @@ def _history(f: CaseFile, names: _Names, now: datetime) -> list[Stint]:
             data = e.data or {}
             if e.at <= left:
                 lead = data.get("lead_department", lead) if e.type in ("routed", "reassigned", "assigned") else lead
-            if e.at == row.entered_at and data.get("sitting"):
-                sitting = data["sitting"]
+            if data.get("sitting") and data.get("tier") == row.tier and e.at <= left:
+                sitting = data["sitting"]  # the event that placed the case at this tier
             if row.entered_at <= e.at < left and e.type in NOTE_EVENTS:
                 text = data.get(NOTE_EVENTS[e.type])
                 if text:

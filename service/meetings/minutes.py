@@ -182,7 +182,7 @@ def _carried_over(session, rt, sitting, case, d, now, actor, minutes_of, seq) ->
 def _escalated(session, rt, sitting, case, d, now, actor, minutes_of, seq) -> dict:
     placed = climb(session, rt, case, now, "minutes")
     return _record(session, case, "escalated", actor, now, sitting, {
-        "reason": d.note or "会议研究决定提级", "by": "minutes", "minutes_of": minutes_of, **placed})
+        **placed, "reason": d.note or "会议研究决定提级", "by": "minutes", "minutes_of": minutes_of})
 
 
 def _record(session, case, kind, actor, now, sitting, data) -> dict:
