@@ -1,7 +1,8 @@
 """Demo data for `make run`: a dozen enterprises and cases in every status and tier, made through
 the same domain functions the API uses, on a clock that starts five days ago — so that the
 first cases are overdue and the server's sweep escalates them as it starts, while the resolved
-case is still inside its confirmation window."""
+case is still inside its confirmation window. Every district's county meeting, some of the
+city's themed meetings and the joint meeting get cases on their next sitting's agenda."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .auth import keys
 from .auth.models import ApiKey
 from .auth.principal import Principal
 from .cases import service as cases
+from .cases.models import Case
 from .cases.schemas import (ApproveExtensionBody, ConfirmBody, EmptyBody, ExtendBody, OptionalReasonBody,
                             ReasonBody, ReassignBody, ResolveBody, TextBody, CaseSubmission)
 from .db import utcnow
@@ -121,6 +123,13 @@ def load(rt: Runtime, session: Session) -> bool:
                    do(x, "reassign", ReassignBody(lead_department="administrative-approval",
                                                   co_departments=["development-reform"]))),
     ]
+    # more for the weekly meetings: one case per enterprise (so every district's county meeting)
+    # goes to tier 2; some go on to the city's themed meetings (tier 4) and the joint meeting (5)
+    county = "未能在首席服务官层级解决，提交县区周例会"
+    to_city = (county, "县区周例会未能解决", "部门专题破解未果")
+    stories += [lambda x: climb(x, county)] * 8
+    stories += [lambda x: climb(x, *to_city)] * 3
+    stories += [lambda x: climb(x, *to_city, "市级周例会未果")]
     samples = [json.loads(line) for line in SAMPLES.read_text(encoding="utf-8").splitlines() if line.strip()]
     for i, sample in enumerate(samples):
         ent = ents[i % len(ents)]
@@ -131,7 +140,34 @@ def load(rt: Runtime, session: Session) -> bool:
         if i < len(stories):
             stories[i](case)
         clock.advance(hours=2)
+    _meetings_held(session, drt, clock())
     return True
+
+
+def _meetings_held(session: Session, rt: Runtime, now: datetime) -> None:
+    """Publish the agendas whose cut-off the demo's clock has passed, and give the first sitting
+    already held its minutes: its first item assigned (交办), the rest carried over."""
+    from .directory.models import Sitting
+    from .meetings import minutes
+    from .meetings.models import AgendaItem
+    from .meetings.service import publish
+
+    due = session.scalars(select(Sitting).where(Sitting.status == "scheduled", Sitting.agenda_closes_at <= now)
+                          .order_by(Sitting.starts_at))
+    for sitting in list(due):
+        publish(session, rt, sitting, now)
+    for sitting in session.scalars(select(Sitting).where(Sitting.status == "published", Sitting.starts_at <= now)
+                                   .order_by(Sitting.starts_at)):
+        items = list(session.scalars(select(AgendaItem.case_id).where(AgendaItem.sitting_id == sitting.id)))
+        first = session.get(Case, items[0]) if items else None
+        if first is None or not first.lead_department:
+            continue
+        body = minutes.MinutesIn(summary="会议逐项研究了企业反映的问题。", attendees="区直有关部门", decisions=[
+            minutes.Decision(case_id=first.id, decision="assigned", lead_department=first.lead_department,
+                             due="10 working_days", requirement="明确责任人，十个工作日内办结并报告",
+                             leader="副区长 陈明", handler="刘洋")])
+        minutes.apply(session, rt, sitting.id, body, "admin:demo")
+        return
 
 
 def issue_keys(rt: Runtime, session: Session) -> list[tuple[str, str, str]]:

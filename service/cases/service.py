@@ -282,9 +282,11 @@ def _confirm(session, rt, case, body, now, p):
 def _escalate(session, rt, case, body, now, p):
     if case.tier >= TOP_TIER:
         raise Conflict(f"the case is at tier {TOP_TIER}, the top of the ladder; it is supervised (督办), "
-                       "not escalated further", current_current_status=case.status)
-    return "escalated", {"reason": body.reason, "from_tier": case.tier, "by": "hand",
-                         **enter_tier(session, rt, case, case.tier + 1, now, "manual")}
+                       "not escalated further", current_status=case.status)
+    from_tier = case.tier
+    placed = enter_tier(session, rt, case, case.tier + 1, now, "manual")
+    # the caller's reason, not the ladder's ("manual"): it is what the agenda and the timeline show
+    return "escalated", {**placed, "reason": body.reason, "from_tier": from_tier, "by": "hand"}
 
 
 def climb(session, rt, case, now, reason) -> dict:
@@ -300,7 +302,7 @@ def _extend(session, rt, case, body, now, p):
         raise Conflict("an extension request is already pending; the officer must decide it first",
                        current_status=case.status)
     if case.due_at is None or now >= case.due_at:
-        raise Conflict("extensions are asked before the deadline; this one has passed", current_current_status=case.status)
+        raise Conflict("extensions are asked before the deadline; this one has passed", current_status=case.status)
     if body.until <= case.due_at:
         raise Invalid(f"until: must be after the current deadline {case.due_at.isoformat()}")
     case.pending_extension = {"until": body.until.isoformat(), "reason": body.reason, "by": p.actor,
@@ -311,7 +313,7 @@ def _extend(session, rt, case, body, now, p):
 def _approve_extension(session, rt, case, body, now, p):
     pending = case.pending_extension
     if not pending:
-        raise Conflict("there is no pending extension request", current_current_status=case.status)
+        raise Conflict("there is no pending extension request", current_status=case.status)
     case.pending_extension = None
     data = {"approved": body.approve, "until": pending["until"], "reason": body.reason}
     if body.approve:

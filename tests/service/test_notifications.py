@@ -458,9 +458,12 @@ def test_the_webhook_receiver_command_checks_signatures(tmp_path):
      {"sitting": {"series": "county-yuanhui", "number": 148, "starts_at": "2026-12-01T01:00:00+00:00"}},
      ["诉求升级", "第2级", "源汇区服务企业周例会第148次会议（2026年12月01日 09:00）", "请将其列入会议材料"]),
     ("warning", ("officer", "officer-yuanhui-1"), {}, ["临期提醒", "将于 2026年11月30日 18:00 到期", "请督促"]),
-    ("placed_on_agenda", ("secretary", "county-yuanhui"),
+    ("carried_over", ("secretary", "county-yuanhui"),
      {"sitting": {"series": "county-yuanhui", "number": 149, "starts_at": "2026-12-08T01:00:00+00:00"}},
-     ["诉求上会", "第149次会议", "请准备会议材料"]),
+     ["结转下次会议", "结转至源汇区服务企业周例会第149次会议", "请将其列入下次会议议程"]),
+    ("assigned", ("department", "natural-resources"),
+     {"minutes_of": {"series": "county-yuanhui", "number": 148, "starts_at": "2026-12-01T01:00:00+00:00"}},
+     ["会议交办", "经源汇区服务企业周例会第148次会议", "请按会议要求于 2026年11月30日 18:00 前办结"]),
     ("resolved", ("enterprise", "3"), {"resolution": "已办结不动产权证"},
      ["诉求已办结", "办理结果：已办结不动产权证", "请在 2026年12月07日 18:00 前确认", "逾期未确认视为满意"]),
     ("closed", ("department", "natural-resources"), {}, ["诉求已闭环", "闭环销号"]),
@@ -483,3 +486,20 @@ def test_every_message_names_the_case_the_enterprise_the_tier_and_the_task(event
     assert f"企业：漯河测试食品有限公司；当前层级：第2级 {tier_name}；办理时限：2026年11月30日 18:00" in text
     for piece in must:
         assert piece in text, (piece, text)
+
+
+def test_the_secretary_gets_the_agenda_digest_at_the_cut_off(notify, http):
+    from service.escalation.sweep import sweep
+
+    c = notify.world.submit()
+    notify.world.act(c["id"], "escalate", "admin", {"reason": "提交县区周例会"})
+    notify.deliver()
+    notify.rt.clock.set(notify.rt.clock().replace(day=30, hour=9, minute=1))  # Monday 09:01, past the cut-off
+    assert sweep(notify.rt).published
+    notify.deliver()
+    (got,) = [r for r in http.on("/secretary/county-yuanhui") if r.json()["type"] == "agenda_published"]
+    body = got.json()
+    assert body["title"] == "【会议议程】第1次源汇区服务企业周例会"
+    assert c["tracking_no"] in body["text"] and "漯河测试食品有限公司" in body["text"]
+    assert body["link"].endswith("/agenda?format=html")
+    assert verify_webhook(got, SECRETS["CL_TEST_HOOK_SECRET"])
