@@ -177,6 +177,8 @@ def _history(f: CaseFile, names: _Names, now: datetime) -> list[Stint]:
                 sitting = data["sitting"]  # the event that placed the case at this tier
             if row.entered_at <= e.at < left and e.type in NOTE_EVENTS:
                 text = data.get(NOTE_EVENTS[e.type])
+                if e.type == "escalated" and data.get("by") == "deadline":
+                    text = "逾期未办结，自动升级"
                 if text:
                     text = " ".join(str(text).split())
                     notes.append(f"{_who(e.actor, names)}：{text[:60]}{'…' if len(text) > 60 else ''}")

@@ -77,6 +77,9 @@ def view(session: Session, rt: Runtime, sitting: Sitting) -> MinutesView:
         Enterprise.id.in_({c.enterprise_id for c in cases.values()}))).all())
     departments = {d.key: d.name for d in rt.directory.departments}
     tiers = {t.number: t.name for t in rt.directory.tiers}
+    assignments = list(session.scalars(select(Assignment).where(Assignment.sitting_id == sitting.id)
+                                       .order_by(Assignment.seq)))
+    deadlines = {a.case_id: a.due_at.astimezone(tz).strftime("%Y年%m月%d日") for a in assignments}
     notes = {d["case_id"]: d for d in minutes.body.get("decisions", [])}
     lines = []
     for key, out in minutes.outcome.items():
@@ -84,9 +87,8 @@ def view(session: Session, rt: Runtime, sitting: Sitting) -> MinutesView:
         note = (notes.get(case.id) or {}).get("note") or ""
         lines.append(DecisionLine(case_id=case.id, tracking_no=case.tracking_no, enterprise=ents[case.enterprise_id],
                                   matter=case.title, decision=out.get("decision"),
-                                  text=_decision_text(out, notes.get(case.id) or {}, note, departments, tiers, rt)))
-    assignments = list(session.scalars(select(Assignment).where(Assignment.sitting_id == sitting.id)
-                                       .order_by(Assignment.seq)))
+                                  text=_decision_text(out, notes.get(case.id) or {}, note, departments, tiers,
+                                                      deadlines.get(case.id))))
     events: dict[int, list] = {a.case_id: [] for a in assignments}
     if assignments:
         for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(list(events))).order_by(CaseEvent.id)):
@@ -128,7 +130,7 @@ def _local(ts: datetime, rt: Runtime) -> str:
     return ts.astimezone(rt.calendar.tz).strftime("%Y年%m月%d日 %H:%M")
 
 
-def _decision_text(out: dict, given: dict, note: str, departments: dict, tiers: dict, rt: Runtime) -> str:
+def _decision_text(out: dict, given: dict, note: str, departments: dict, tiers: dict, deadline: str | None) -> str:
     kind = out.get("decision")
     tail = f"{note}" if note else ""
     if kind == "resolved":
@@ -136,7 +138,7 @@ def _decision_text(out: dict, given: dict, note: str, departments: dict, tiers: 
     if kind == "assigned":
         lead = departments.get(given.get("lead_department"), given.get("lead_department"))
         co = "、".join(departments.get(c, c) for c in given.get("co_departments") or [])
-        return (f"交{lead}牵头" + (f"，{co}配合" if co else "") + f"，于{given.get('due')}前办结（督办单第{out.get('seq')}号）。"
+        return (f"交{lead}牵头" + (f"，{co}配合" if co else "") + f"，于{deadline or given.get('due')}前办结（督办单第{out.get('seq')}号）。"
                 + (given.get("requirement") or tail))
     if kind == "carried_over":
         nxt = out.get("sitting") or {}

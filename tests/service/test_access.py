@@ -38,7 +38,7 @@ BEFORE = {"request-info": ["accept"], "resolve": ["accept"], "supplement": ["acc
 
 
 def test_the_document_covers_every_endpoint_and_action():
-    assert len(MATRIX) == 14 + len(ACTIONS)
+    assert len(MATRIX) == 22 + len(ACTIONS)
     for action in ACTIONS:
         assert f"POST /v1/cases/{{id}}/{action}" in MATRIX
 
@@ -96,7 +96,8 @@ def test_reading_cases(world):
 def test_enterprises_directory_routing_and_keys(world):
     e = world.enterprises["漯河测试食品有限公司"]
     got: dict[str, dict[str, str]] = {k: {} for k in MATRIX if not k.startswith("POST /v1/cases")
-                                       and k not in ("GET /v1/cases", "GET /v1/cases/{id}")}
+                                       and k not in ("GET /v1/cases", "GET /v1/cases/{id}")
+                                       and "/v1/meetings" not in k}
     codes = iter(valid_code(f"91411100MA{n:07d}") for n in range(len(COLUMNS)))
     dead = dead_notification(world)
     for who in COLUMNS:
@@ -171,3 +172,39 @@ def test_keys_are_shown_once_and_stored_hashed(world):
         assert stored.key_hash != key and key not in stored.key_hash and len(stored.key_hash) == 64
     bad = world.client.post("/v1/api-keys", json={"role": "department"}, headers=world.h("admin"))
     assert bad.status_code == 422 and bad.json()["detail"].startswith("department:")
+
+
+def test_meetings(world):
+    """S's sitting (the Yuanhui county meeting) with E's case on it, after its agenda closed;
+    minutes are posted first by the admin, then replayed unchanged by whoever may."""
+    case = prepared_case(world)
+    sid = case["sitting_id"]
+    with world.rt.session() as s:
+        from service.directory.models import Sitting
+
+        closes = s.get(Sitting, sid).agenda_closes_at
+    world.clock.set(closes + timedelta(hours=2))
+    minutes = {"decisions": [{"case_id": case["id"], "decision": "carried_over"}]}
+    rows = [k for k in MATRIX if "/v1/meetings" in k]
+    got: dict[str, dict[str, str]] = {k: {} for k in rows}
+    for who in COLUMNS:
+        h = world.h(who)
+        calls = {
+            "GET /v1/meetings": lambda: world.client.get("/v1/meetings", headers=h),
+            "POST /v1/meetings": lambda: world.client.post("/v1/meetings", headers=h, json={
+                "series": "county-yuanhui", "starts_at": (closes + timedelta(days=3 + COLUMNS.index(who))).isoformat()}),
+            "GET /v1/meetings/{id}": lambda: world.client.get(f"/v1/meetings/{sid}", headers=h),
+            "GET /v1/meetings/{id}/agenda": lambda: world.client.get(f"/v1/meetings/{sid}/agenda", headers=h),
+            "POST /v1/meetings/{id}/minutes": lambda: world.client.post(f"/v1/meetings/{sid}/minutes", json=minutes,
+                                                                       headers=h),
+            "GET /v1/meetings/{id}/minutes": lambda: world.client.get(f"/v1/meetings/{sid}/minutes", headers=h),
+            "GET /v1/meetings/{id}/supervision": lambda: world.client.get(f"/v1/meetings/{sid}/supervision", headers=h),
+            "POST /v1/meetings/{id}/cancel": lambda: world.client.post(
+                f"/v1/meetings/{world.case(case['id'])['sitting_id']}/cancel", json={"reason": "改期"}, headers=h),
+        }
+        for name in rows:
+            r = calls[name]()
+            assert r.status_code < 500, r.text
+            got[name][who] = outcome(r.status_code)
+    for name in rows:
+        assert got[name] == MATRIX[name], name

@@ -92,3 +92,6 @@ def test_api_doc_carries_the_transition_table_as_the_code_has_it():
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
     assert transition_table_markdown() in doc
+    from service.cases.machine import DECISIONS
+
+    assert transition_table_markdown(DECISIONS) in doc

@@ -169,7 +169,7 @@ def test_minutes_flow_back_into_the_cases_once(world, seeded):
     md = world.client.get(f"/v1/meetings/{s1['id']}/minutes", params={"format": "markdown"},
                           headers=world.h("secretary")).text
     assert "# 第1次源汇区服务企业周例会纪要" in md and "交市自然资源和规划局牵头，市财政局配合" in md
-    assert "结转至第2次会议" in md and "会议认为问题已解决" in md
+    assert "结转至第2次会议" in md and "会议认为问题已解决" in md and "于2026年12月15日前办结" in md
     sheets = world.client.get(f"/v1/meetings/{s1['id']}/supervision", headers=world.h("admin")).json()["sheets"]
     (sheet,) = sheets
     assert (sheet["lead"], sheet["co"], sheet["leader"], sheet["handler"]) == (
