@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from service.cases.models import CaseEvent
 from service.directory import load_directory
-from service.directory.models import Sitting
 from service.meetings.agenda import CaseFile, assemble
 from service.meetings.models import AgendaItem
 from service.notifications.models import OutboxMessage
