@@ -374,10 +374,9 @@ def test_the_directory_refuses_a_secret_written_into_it(tmp_path):
     assert "plain-text-secret" not in message and "abc123" not in message  # never echoed
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the embedded default is SQLite
 def test_embedded_serve_delivers_in_process(rt, http, secrets_env, tmp_path, backend):
     """The embedded default (no Redis): the app's own thread delivers right after the commit."""
-    if backend == "postgresql":
-        pytest.skip("the embedded default is SQLite")
     directory = channel_directory(tmp_path / "directory.yaml", http.url, email=False)
     settings = replace(rt.settings, directory=directory, sweep_interval=3600,
                        notify=NotifySettings(interval=3600, timeout=2))
