@@ -182,7 +182,8 @@ def issue_keys(rt: Runtime, session: Session) -> list[tuple[str, str, str]]:
         ("officer", {"officer_id": first.officer_id}, first.officer_id),
         ("department", {"department": "natural-resources"}, "natural-resources"),
         ("department", {"department": "financial-regulation"}, "financial-regulation"),
-        ("secretary", {"series": "city-enterprise-services"}, "city-enterprise-services"),
+        # the Yuanhui county meeting: its next sitting has the demo's longest agenda
+        ("secretary", {"series": "county-yuanhui"}, "county-yuanhui"),
     ]
     out = []
     for role, scope, label in wanted:
