@@ -77,3 +77,5 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(push, procs):
     assert got[0].headers["X-Closedloop-Delivery-Id"] == str(row.id)
     wait_for("recorded as delivered", lambda: _rows(world.rt, id=row.id)[0].status == "delivered", 10, procs)
     assert len(receiver.on(LAND)) == 1
+    logs = procs.logs()
+    assert logs and not any(secret in logs for secret in SECRETS.values())  # nor in the workers' logs
