@@ -134,13 +134,23 @@ def _send_channel(rt: Runtime, sender: Sender, ref: str, batch: list[Claimed], n
                          rt.settings.tz, settings.public_url)
         outcome = sender.send(channel, message, _body(rt, msg, message), msg.id)
         results.append((msg, outcome))
-        if outcome.ok or outcome.reachable:
-            failures, open_until = 0, None
-        else:
-            failures += 1
-            if failures >= settings.circuit_threshold:
-                open_until = now + timedelta(seconds=settings.circuit_rest)
+        failures, open_until = circuit_after(failures, open_until, outcome, now, settings)
     return results
+
+
+def circuit_after(failures: int, open_until: datetime | None, outcome: Outcome, now: datetime,
+                  settings) -> tuple[int, datetime | None]:
+    """A channel's circuit after one try: closed by any answer from the endpoint; opened for
+    ``circuit_rest`` by the ``circuit_threshold``-th failure in a row to reach it (and again by a
+    failed trial after the rest)."""
+    if outcome.ok or outcome.reachable:
+        return 0, None
+    failures += 1
+    if open_until is not None and open_until > now:
+        return failures, open_until
+    if failures >= settings.circuit_threshold:
+        return failures, now + timedelta(seconds=settings.circuit_rest)
+    return failures, None
 
 
 def send(rt: Runtime, sender: Sender, claimed: list[Claimed], now: datetime, report: Report) -> None:
@@ -177,15 +187,10 @@ def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits:
                 report.deferred += 1
                 continue
             attempts = msg.attempts + 1
-            if outcome.ok or outcome.reachable:
-                failures, open_until = 0, None
-            else:
-                failures += 1
-                open_until = open_until if open_until and open_until > now else None
-                if failures >= settings.circuit_threshold and open_until is None:
-                    open_until = now + timedelta(seconds=settings.circuit_rest)
-                    log.warning("channel %s: %s failures in a row; resting until %s", ref, failures,
-                                open_until.isoformat())
+            was_open = open_until is not None and open_until > now
+            failures, open_until = circuit_after(failures, open_until, outcome, now, settings)
+            if open_until is not None and not was_open:
+                log.warning("channel %s: %s failures in a row; resting until %s", ref, failures, open_until.isoformat())
             state[ref] = (failures, open_until)
             if outcome.ok:
                 delivered.setdefault(attempts, []).append(msg.id)
