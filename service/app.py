@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from typing import Iterator
+from typing import AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .auth.keys import authenticate, ensure_bootstrap_admin
@@ -33,14 +34,23 @@ def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
 
 
 # ---------------------------------------------------------------------------- dependencies
-def runtime(request: Request) -> Runtime:
+# ``runtime`` and ``db`` are async so that FastAPI does not hop to a worker thread for each of
+# them on every request (a sync dependency runs in the thread pool): opening a session does no
+# I/O, and closing one after its commit only returns the connection to the pool.
+async def runtime(request: Request) -> Runtime:
     return request.app.state.rt
 
 
-def db(rt: Runtime = Depends(runtime)) -> Iterator[Session]:
+async def db(rt: Runtime = Depends(runtime)) -> AsyncIterator[Session]:
     """One session per request; handlers commit, anything else rolls back."""
-    with rt.session() as session:
+    session = rt.session()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)  # a rollback: a round trip, off the event loop
+        else:
+            session.close()
 
 
 def principal(request: Request, session: Session = Depends(db)) -> Principal:

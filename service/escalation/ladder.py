@@ -59,9 +59,9 @@ def enter_tier(session: Session, rt: Runtime, case: Case, tier: int, now: dateti
     return _place(session, rt, case, tier, now, reason, since, sittings)
 
 
-def start_at_tier(session: Session, rt: Runtime, case: Case, tier: int, now: datetime) -> dict:
-    """A new case's starting tier: nothing to guard against, so no savepoint round trips."""
-    session.add(CaseTier(case_id=case.id, tier=tier, entered_at=now, reason="routed"))
+def place_new(session: Session, rt: Runtime, case: Case, tier: int, now: datetime) -> dict:
+    """A new case's starting tier (deadline, sitting). Nothing to guard against: the caller
+    writes its (case, tier) record with the case."""
     return _place(session, rt, case, tier, now, "routed")
 
 
