@@ -12,10 +12,9 @@ import base64
 import hashlib
 import json
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,8 +28,8 @@ from ..escalation import clock
 from ..escalation.ladder import TOP_TIER, enter_tier, place_new, restart_tier
 from ..notifications import outbox
 from ..runtime import Runtime
-from . import machine
-from .models import Case, CaseEvent, CaseTier, IdempotencyRecord, TrackingCounter
+from . import machine, writes
+from .models import Case, CaseEvent, IdempotencyRecord, TrackingCounter
 from .schemas import CaseSubmission
 
 
@@ -123,51 +122,19 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
                  "rules": decision.to_dict()["rules"], "explanation": decision.explanation},
     )
     placed = place_new(session, rt, case, decision.tier, now)
-    # Written with plain INSERTs rather than the ORM's unit of work: intake is the hot path, and
-    # these rows are only ever inserted here (see docs/benchmarks.md, Intake).
-    case.id = session.execute(_INSERT_CASE, _row(case)).scalar_one()
-    events = [("submitted", p.actor, {"title": case.title}, None),
-              ("routed", "system", {
+    events = [writes.NewEvent("submitted", p.actor, {"title": case.title}),
+              writes.NewEvent("routed", "system", {
                   "lead_department": case.lead_department, "co_departments": case.co_departments,
                   "needs_triage": case.needs_triage, "sla_policy": case.sla_policy, "priority": case.priority,
                   "rules": [r.id for r in decision.rules], "ruleset_version": decision.ruleset_version, **placed,
               }, placed.get("sitting", {}).get("series"))]
-    ids = session.scalars(_INSERT_EVENTS, [dict(case_id=case.id, type=t, at=now, actor=actor, data=data)
-                                           for t, actor, data, _ in events]).all()
-    session.execute(_INSERT_TIER, dict(case_id=case.id, tier=case.tier, entered_at=now, reason="routed"))
-    for event_id, (kind, actor, data, series) in zip(ids, events, strict=True):
-        outbox.stage(session, case, SimpleNamespace(id=event_id, type=kind, at=now, actor=actor, data=data), series)
+    writes.write_new(session, case, events, now, rt.tracking_prefix, rt.calendar.local_date(now).year,
+                     next_tracking_no)
     if idempotency_key is not None:
         session.execute(update(IdempotencyRecord).where(IdempotencyRecord.principal == p.key_id,
                                                         IdempotencyRecord.key == idempotency_key)
                         .values(case_id=case.id))
-    # Last, so that the counter row stays locked only for the commit that follows.
-    case.tracking_no = next_tracking_no(session, rt.tracking_prefix, rt.calendar.local_date(now).year)
-    session.execute(_SET_TRACKING_NO, dict(case_id=case.id, tracking_no=case.tracking_no))
     return case, False
-
-
-# Core statements on the tables (built once, cached compiled): no ORM bookkeeping on the hot path
-_INSERT_CASE = insert(Case.__table__).returning(Case.__table__.c.id)
-_INSERT_EVENTS = insert(CaseEvent.__table__).returning(CaseEvent.__table__.c.id, sort_by_parameter_order=True)
-_INSERT_TIER = insert(CaseTier.__table__)
-_SET_TRACKING_NO = (update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
-                    .values(tracking_no=bindparam("tracking_no")))
-
-
-def _row(case: Case) -> dict:
-    """The new case's column values; a column left unset takes its default, on the row and on the
-    (transient) object the API answers with."""
-    values = {}
-    for column in Case.__table__.columns:
-        if column.key == "id":
-            continue
-        value = getattr(case, column.key)
-        if value is None and column.default is not None:
-            value = column.default.arg(None) if callable(column.default.arg) else column.default.arg
-            setattr(case, column.key, value)
-        values[column.key] = value
-    return values
 
 
 def _claim_idempotency(session: Session, principal: str, key: str, request_hash: str) -> Case | None:
