@@ -56,7 +56,8 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("Authorization: send 'Authorization: Bearer <api key>'")
     key = authorization[7:].strip()
-    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(key)))
+    row = session.execute(select(ApiKey.id, ApiKey.role, ApiKey.enterprise_id, ApiKey.officer_id, ApiKey.department,
+                                 ApiKey.series, ApiKey.revoked_at).where(ApiKey.key_hash == digest(key))).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("Authorization: this API key is unknown or revoked")
     return Principal(row.id, row.role, row.enterprise_id, row.officer_id, row.department, row.series)
