@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -52,12 +52,17 @@ def ensure_bootstrap_admin(session: Session, token: str) -> None:
         row.key_hash, row.revoked_at = digest(token), None
 
 
+_KEYS = ApiKey.__table__
+_BY_HASH = select(_KEYS.c.id, _KEYS.c.role, _KEYS.c.enterprise_id, _KEYS.c.officer_id, _KEYS.c.department,
+                  _KEYS.c.series, _KEYS.c.revoked_at).where(_KEYS.c.key_hash == bindparam("key_hash"))
+
+
 def authenticate(session: Session, authorization: str | None) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("Authorization: send 'Authorization: Bearer <api key>'")
     key = authorization[7:].strip()
-    row = session.execute(select(ApiKey.id, ApiKey.role, ApiKey.enterprise_id, ApiKey.officer_id, ApiKey.department,
-                                 ApiKey.series, ApiKey.revoked_at).where(ApiKey.key_hash == digest(key))).first()
+    # a Core query on the table: every request pays for it, so no ORM bookkeeping
+    row = session.connection().execute(_BY_HASH, {"key_hash": digest(key)}).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("Authorization: this API key is unknown or revoked")
     return Principal(row.id, row.role, row.enterprise_id, row.officer_id, row.department, row.series)

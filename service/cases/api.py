@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy.orm import Session
 
 from ..app import db, principal, runtime
+from ..auth.keys import authenticate
 from ..auth.principal import Principal
 from ..errors import Invalid
 from ..notifications.api import delivery_log
@@ -47,17 +48,22 @@ def _if_match(value: str | None) -> int | None:
 
 
 @router.post("", status_code=201, response_model=CaseOut)
-def submit(body: CaseSubmission, response: Response, session: Session = Depends(db),
-           p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
-           idempotency_key: Annotated[str | None, Header(max_length=200)] = None):
+def submit(body: CaseSubmission, session: Session = Depends(db),
+           rt: Runtime = Depends(runtime), idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+           authorization: Annotated[str | None, Header(description="Bearer <api key>")] = None):
     """Submit a case: routed at once, with its deadline. Honours `Idempotency-Key`."""
+    # Intake is the hot path: the key is checked here, in the endpoint's own worker thread,
+    # rather than by the `principal` dependency (which FastAPI runs in a thread of its own), and
+    # the answer is serialised here too (FastAPI validates a sync endpoint's answer in yet
+    # another thread). Same check, same answer.
+    p = authenticate(session, authorization)
     case, replayed = service.submit(session, rt, p, body, idempotency_key)
     session.commit()
+    headers = {"Location": f"/v1/cases/{case.id}", "ETag": f'"{case.version}"'}
     if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/v1/cases/{case.id}"
-    _etag(response, case)
-    return case_out(case, rt)
+        headers["Idempotent-Replayed"] = "true"
+    return Response(CaseOut.model_validate(case_out(case, rt)).model_dump_json(), status_code=201,
+                    media_type="application/json", headers=headers)
 
 
 @router.get("", response_model=CaseList)

@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,11 @@ def _request_hash(body: CaseSubmission, enterprise_id: int) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_ENT = Enterprise.__table__
+_SUBMITTER = select(_ENT.c.id, _ENT.c.district, _ENT.c.officer_id, _ENT.c.industry, _ENT.c.key_project_level,
+                    _ENT.c.whitelisted).where(_ENT.c.id == bindparam("id"))
+
+
 def _submitter(session: Session, p: Principal, body: CaseSubmission):
     if p.role == "enterprise":
         if body.enterprise_id not in (None, p.enterprise_id):
@@ -85,9 +90,7 @@ def _submitter(session: Session, p: Principal, body: CaseSubmission):
     else:
         raise Forbidden("only enterprises, their officers and admins submit cases")
     # the columns routing needs, not the entity: intake is the hot path
-    enterprise = session.execute(select(
-        Enterprise.id, Enterprise.district, Enterprise.officer_id, Enterprise.industry,
-        Enterprise.key_project_level, Enterprise.whitelisted).where(Enterprise.id == ent_id)).first()
+    enterprise = session.connection().execute(_SUBMITTER, {"id": ent_id}).first()
     if enterprise is None or (p.role == "officer" and enterprise.officer_id != p.officer_id):
         raise NotFound(f"enterprise_id: no enterprise {ent_id} that you serve")
     return enterprise
@@ -100,9 +103,8 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
     if body.category is not None and body.category not in rt.directory.vocabulary().categories:
         known = ", ".join(c.key for c in rt.directory.categories)
         raise Invalid(f"category: unknown category '{body.category}'; use one of: {known}, or leave it out")
-    request_hash = _request_hash(body, enterprise.id)
     if idempotency_key is not None:
-        replay = _claim_idempotency(session, p.key_id, idempotency_key, request_hash)
+        replay = _claim_idempotency(session, p.key_id, idempotency_key, _request_hash(body, enterprise.id))
         if replay is not None:
             return replay, True
 
