@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, insert, text, update
 from sqlalchemy.dialects import postgresql
@@ -68,8 +69,9 @@ def write_new(session: Session, case: Case, events: list[NewEvent], now: datetim
         outbox.stage(session, case, _event(e, now), e.series)
 
 
-def _event(e: NewEvent, now: datetime):
-    return CaseEvent(id=e.id, type=e.type, at=now, actor=e.actor, data=e.data)
+def _event(e: NewEvent, now: datetime) -> SimpleNamespace:
+    """The event as the outbox reads it (a plain object: it is already written)."""
+    return SimpleNamespace(id=e.id, type=e.type, at=now, actor=e.actor, data=e.data)
 
 
 # ---------------------------------------------------------------------------- portable

@@ -251,3 +251,48 @@ def test_an_update_from_a_stale_read_is_refused(world):
         with pytest.raises(StaleDataError):
             second.commit()
     assert world.case(c["id"])["priority"] == "high"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_both_write_paths_store_the_same_case(world, backend):
+    """On PostgreSQL the first case of a year is written statement by statement (the year's
+    counter does not exist yet) and the next in one statement: the rows must not differ."""
+    from sqlalchemy import select
+
+    from service.cases.models import Case, CaseEvent, CaseTier
+    from service.notifications.models import OutboxMessage
+
+    from sqlalchemy import event
+
+    pg_rt = world.rt
+    seen: list[str] = []
+    listener = lambda *a: seen.append(" ".join(a[2].split())[:18])  # noqa: E731 - the statement's start
+    event.listen(pg_rt.engine, "before_cursor_execute", listener)
+    try:
+        first = world.submit(title="土地证办不下来", description="企业土地证迟迟办不下来", amount="1234.50")
+        assert "INSERT INTO cases " in seen and "WITH n AS ( UPDATE" in seen  # tried, then statement by statement
+        seen.clear()
+        second = world.submit(title="土地证办不下来", description="企业土地证迟迟办不下来", amount="1234.50")
+        assert "WITH n AS ( UPDATE" in seen and "INSERT INTO cases " not in seen  # one statement
+    finally:
+        event.remove(pg_rt.engine, "before_cursor_execute", listener)
+    assert (first["tracking_no"], second["tracking_no"]) == ("LH-2026-000001", "LH-2026-000002")
+    skip = {"id", "tracking_no"}
+    with pg_rt.session() as s:
+        a, b = (s.get(Case, c["id"]) for c in (first, second))
+        assert {k: v for k, v in vars(a).items() if k not in skip and not k.startswith("_")} == \
+               {k: v for k, v in vars(b).items() if k not in skip and not k.startswith("_")}
+
+        def rows(model, case_id, *cols):
+            return [tuple(getattr(r, c) for c in cols) for r in s.scalars(
+                select(model).where(model.case_id == case_id).order_by(model.id))]
+
+        assert rows(CaseEvent, a.id, "type", "at", "actor", "data") == rows(CaseEvent, b.id, "type", "at", "actor", "data")
+        assert rows(CaseTier, a.id, "tier", "entered_at", "reason") == rows(CaseTier, b.id, "tier", "entered_at", "reason")
+        cols = ("recipient_kind", "recipient", "channel", "event_type", "status", "attempts", "next_attempt_at")
+        assert rows(OutboxMessage, a.id, *cols) == rows(OutboxMessage, b.id, *cols)
+        for case, c in ((a, first), (b, second)):
+            for m in s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)):
+                event = s.get(CaseEvent, m.event_id)
+                assert event.case_id == case.id and m.payload["event_id"] == event.id
+                assert m.payload["case"]["id"] == case.id and m.payload["case"]["tracking_no"] == c["tracking_no"]
