@@ -23,20 +23,21 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import secrets
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import scratch_database  # noqa: E402
 CLOSEDLOOP = Path(sys.executable).with_name("closedloop")
 
 INSERT_OPEN = """
@@ -47,7 +48,7 @@ SELECT 'B-' || g, 1, 'yuanhui', 'officer-yuanhui-1', '项目用地报批进度�
   'in_progress', 1, 'natural-resources', '[]', false, 'normal', '[]', 'standard', 'factor-guarantee', '{}',
   now() + interval '30 days' + (g % 1000) * interval '1 minute', now() + interval '29 days', false, false, 0,
   now(), now(), 1
-FROM generate_series(:first, :last) g
+FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) g
 """
 
 
@@ -67,16 +68,10 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
 
-    admin_url = make_url(os.environ.get("CLOSEDLOOP_BENCH_DATABASE_URL",
-                                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     redis_url = os.environ.get("CLOSEDLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    name = f"closedloop_bench_{secrets.token_hex(3)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    beat_schedule = Path(tempfile.mkdtemp(prefix="closedloop-escalation-")) / "beat"
     results: dict = {"idle": {}, "runs": []}
-    try:
+    with scratch_database() as url:
         import redis
 
         from service.config import Settings
@@ -100,8 +95,6 @@ def main() -> None:
             with rt.engine.begin() as conn:
                 for first in range(loaded + 1, size + 1, 100_000):
                     conn.execute(text(INSERT_OPEN), {"first": first, "last": min(first + 99_999, size)})
-            with admin.connect() as conn:
-                pass
             with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE cases"))
             loaded = size
@@ -139,7 +132,7 @@ def main() -> None:
             redis.Redis.from_url(redis_url).flushdb()
             procs = [subprocess.Popen([str(CLOSEDLOOP), "worker", "-c", "1", "--loglevel", "warning"], env=env,
                                       start_new_session=True) for _ in range(workers)]
-            procs.append(subprocess.Popen([str(CLOSEDLOOP), "beat", "--schedule", f"/tmp/{name}-beat",
+            procs.append(subprocess.Popen([str(CLOSEDLOOP), "beat", "--schedule", str(beat_schedule),
                                            "--loglevel", "warning"], env=env, start_new_session=True))
             try:
                 done_at = None
@@ -171,9 +164,6 @@ def main() -> None:
                     except subprocess.TimeoutExpired:
                         os.killpg(p.pid, signal.SIGKILL)
         rt.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}; sweep interval {args.interval:g} s, batch 500")

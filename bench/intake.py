@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import platform
-import secrets
 import signal
 import socket
 import statistics
@@ -31,11 +30,11 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import enterprise_key, scratch_database  # noqa: E402
 
 TITLES = ["项目用地报批进度缓慢", "中小企业贷款审批时间长", "专用变压器报装", "出口退税进度查询", "员工子女转学",
           "食品经营许可证办理", "冷链运输车辆受限", "政府采购货款未支付"]
@@ -121,55 +120,30 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes per server (both servers)")
     args = parser.parse_args()
 
-    admin_url = make_url(os.environ.get("CLOSEDLOOP_BENCH_DATABASE_URL",
-                                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-    name = f"closedloop_bench_{secrets.token_hex(3)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    env = {**os.environ, "CLOSEDLOOP_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     procs = []
-    try:
-        from service.auth import keys
-        from service.config import Settings
-        from service.enterprises.models import Enterprise
-        from service.migrate import load_directory_rows, upgrade
-        from service.runtime import Runtime
-
-        rt = Runtime.build(Settings(database_url=url))
-        upgrade(rt)
-        with rt.session() as s:
-            load_directory_rows(s, rt.directory)
-            ent = Enterprise(credit_code="91411100MA00000017", name="压测企业", district="yuanhui",
-                             officer_id="officer-yuanhui-1", created_at=rt.clock())
-            s.add(ent)
-            s.flush()
-            _, key = keys.issue(s, "enterprise", enterprise_id=ent.id)
-            s.commit()
-        rt.engine.dispose()
-
+    with scratch_database() as url:
+        env = {**os.environ, "CLOSEDLOOP_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+        key = enterprise_key(url)
         results = {}
-        for label, app, path, headers in [
-            ("bare insert (ceiling)", "bench.bare_app:app", "/bare", {}),
-            ("POST /v1/cases", "service.asgi:app", "/v1/cases", {"Authorization": f"Bearer {key}"}),
-        ]:
-            port = free_port()
-            proc = start(app, port, env, args.workers)
-            procs.append(proc)
-            target = f"http://127.0.0.1:{port}{path}"
-            asyncio.run(throughput(target, headers, 2, args.concurrency))  # warm up
-            per_s, t_err = asyncio.run(throughput(target, headers, args.seconds, args.concurrency))
-            lat, r_err = asyncio.run(fixed_rate(target, headers, args.seconds, args.rate))
-            results[label] = (per_s, lat, t_err + r_err)
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=20)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        try:
+            for label, app, path, headers in [
+                ("bare insert (ceiling)", "bench.bare_app:app", "/bare", {}),
+                ("POST /v1/cases", "service.asgi:app", "/v1/cases", {"Authorization": f"Bearer {key}"}),
+            ]:
+                port = free_port()
+                proc = start(app, port, env, args.workers)
+                procs.append(proc)
+                target = f"http://127.0.0.1:{port}{path}"
+                asyncio.run(throughput(target, headers, 2, args.concurrency))  # warm up
+                per_s, t_err = asyncio.run(throughput(target, headers, args.seconds, args.concurrency))
+                lat, r_err = asyncio.run(fixed_rate(target, headers, args.seconds, args.rate))
+                results[label] = (per_s, lat, t_err + r_err)
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=20)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}; {args.workers} uvicorn process(es) per server; the load generator in its own process")

@@ -38,13 +38,12 @@ from pathlib import Path
 
 import httpx
 import yaml
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.intake import TITLES, free_port, pct, start  # noqa: E402
+from bench.scratch import enterprise_key, scratch_database  # noqa: E402
 
 CLOSEDLOOP = Path(sys.executable).with_name("closedloop")
 
@@ -128,100 +127,75 @@ def main() -> None:
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
 
-    admin_url = make_url(os.environ.get("CLOSEDLOOP_BENCH_DATABASE_URL",
-                                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     redis_url = os.environ.get("CLOSEDLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
-    name = f"closedloop_bench_{secrets.token_hex(3)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
     tmp = Path(tempfile.mkdtemp(prefix="closedloop-push-"))
     rport = free_port()
     receiver = f"http://127.0.0.1:{rport}"
     directory = directory_with_webhooks(tmp / "directory.yaml", receiver)
-    env = {**os.environ, "CLOSEDLOOP_DATABASE_URL": url, "CLOSEDLOOP_REDIS_URL": redis_url,
-           "CLOSEDLOOP_DIRECTORY": str(directory), "CLOSEDLOOP_BENCH_HOOK_SECRET": secrets.token_hex(16),
-           "CLOSEDLOOP_SWEEP_INTERVAL": "3600", "PYTHONPATH": str(ROOT)}
     procs: list[subprocess.Popen] = []
     rows = []
-    try:
-        from celery import Celery
+    with scratch_database() as url:
+        env = {**os.environ, "CLOSEDLOOP_DATABASE_URL": url, "CLOSEDLOOP_REDIS_URL": redis_url,
+               "CLOSEDLOOP_DIRECTORY": str(directory), "CLOSEDLOOP_BENCH_HOOK_SECRET": secrets.token_hex(16),
+               "CLOSEDLOOP_SWEEP_INTERVAL": "3600", "PYTHONPATH": str(ROOT)}
+        key = enterprise_key(url, directory)
+        try:
+            from celery import Celery
 
-        from service.auth import keys
-        from service.config import Settings
-        from service.enterprises.models import Enterprise
-        from service.migrate import load_directory_rows, upgrade
-        from service.runtime import Runtime
+            procs.append(start("bench.push_receiver:app", rport, env, 1))
+            log = open(tmp / "worker.log", "w")
+            for cmd in (["worker", "-c", "2", "--loglevel", "warning"],
+                        ["beat", "--schedule", str(tmp / "beat"), "--loglevel", "warning"]):
+                procs.append(subprocess.Popen([str(CLOSEDLOOP), *cmd], env=env, stdout=log, stderr=log,
+                                              start_new_session=True))
+            api_port = free_port()
+            procs.append(start("service.asgi:app", api_port, env, args.api_workers))
+            api = f"http://127.0.0.1:{api_port}/v1/cases"
+            headers = {"Authorization": f"Bearer {key}"}
+            celery_app = Celery("bench", broker=redis_url)
+            time.sleep(3)  # the worker is up
+            asyncio.run(submit_at(api, headers, 2, 20))  # warm up every process
+            echo_at(celery_app, f"{receiver}/hook", 1, 20)
+            time.sleep(3)
 
-        rt = Runtime.build(Settings(database_url=url, directory=directory))
-        upgrade(rt)
-        with rt.session() as s:
-            load_directory_rows(s, rt.directory)
-            ent = Enterprise(credit_code="91411100MA00000017", name="压测企业", district="yuanhui",
-                             officer_id="officer-yuanhui-1", created_at=rt.clock())
-            s.add(ent)
-            s.flush()
-            _, key = keys.issue(s, "enterprise", enterprise_id=ent.id)
-            s.commit()
-        rt.engine.dispose()
+            for rate in rates:
+                seen = len(receipts(receiver))
+                sent = echo_at(celery_app, f"{receiver}/hook", args.seconds, rate)
+                wait_until(lambda: sum(1 for r in receipts(receiver)[seen:] if r[1] in sent) >= len(sent), 20)
+                got = {r[1]: r[3] for r in receipts(receiver)[seen:] if r[0] == "echo" and r[1] in sent}
+                ceiling = [got[t] - sent[t] for t in got]
 
-        procs.append(start("bench.push_receiver:app", rport, env, 1))
-        log = open(tmp / "worker.log", "w")
-        for cmd in (["worker", "-c", "2", "--loglevel", "warning"],
-                    ["beat", "--schedule", str(tmp / "beat"), "--loglevel", "warning"]):
-            procs.append(subprocess.Popen([str(CLOSEDLOOP), *cmd], env=env, stdout=log, stderr=log,
-                                          start_new_session=True))
-        api_port = free_port()
-        procs.append(start("service.asgi:app", api_port, env, args.api_workers))
-        api = f"http://127.0.0.1:{api_port}/v1/cases"
-        headers = {"Authorization": f"Bearer {key}"}
-        celery_app = Celery("bench", broker=redis_url)
-        time.sleep(3)  # the worker is up
-        asyncio.run(submit_at(api, headers, 2, 20))  # warm up every process
-        echo_at(celery_app, f"{receiver}/hook", 1, 20)
-        time.sleep(3)
+                seen = len(receipts(receiver))
+                answered, errors = asyncio.run(submit_at(api, headers, args.seconds, rate))
 
-        for rate in rates:
-            seen = len(receipts(receiver))
-            sent = echo_at(celery_app, f"{receiver}/hook", args.seconds, rate)
-            wait_until(lambda: sum(1 for r in receipts(receiver)[seen:] if r[1] in sent) >= len(sent), 20)
-            got = {r[1]: r[3] for r in receipts(receiver)[seen:] if r[0] == "echo" and r[1] in sent}
-            ceiling = [got[t] - sent[t] for t in got]
+                def arrived() -> dict:
+                    out: dict = {}
+                    for kind, tracking, recipient, at in receipts(receiver)[seen:]:
+                        if kind == "routed" and tracking in answered:
+                            out.setdefault(tracking, {})[recipient] = at
+                    return out
 
-            seen = len(receipts(receiver))
-            answered, errors = asyncio.run(submit_at(api, headers, args.seconds, rate))
-
-            def arrived() -> dict:
-                out: dict = {}
-                for kind, tracking, recipient, at in receipts(receiver)[seen:]:
-                    if kind == "routed" and tracking in answered:
-                        out.setdefault(tracking, {})[recipient] = at
-                return out
-
-            wait_until(lambda: len(arrived()) >= len(answered) and
-                       all(f"department:{answered[t][1]}" in r for t, r in arrived().items()), 20)
-            got_cases = arrived()
-            lead = [got_cases[t][f"department:{lead}"] - at for t, (at, lead, _) in answered.items()
-                    if f"department:{lead}" in got_cases.get(t, {})]
-            created = [got_cases[t][f"department:{lead}"] - born for t, (_, lead, born) in answered.items()
-                       if f"department:{lead}" in got_cases.get(t, {})]
-            every = [a - answered[t][0] for t, r in got_cases.items() for a in r.values()]
-            lost = len(answered) - len(lead)
-            rows.append((rate, ceiling, len(sent) - len(ceiling), lead, every, lost, errors, len(answered), created))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGTERM) if p.args[0] == str(CLOSEDLOOP) else p.send_signal(signal.SIGINT)
-                    p.wait(timeout=20)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    p.kill()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                wait_until(lambda: len(arrived()) >= len(answered) and
+                           all(f"department:{answered[t][1]}" in r for t, r in arrived().items()), 20)
+                got_cases = arrived()
+                lead = [got_cases[t][f"department:{lead}"] - at for t, (at, lead, _) in answered.items()
+                        if f"department:{lead}" in got_cases.get(t, {})]
+                created = [got_cases[t][f"department:{lead}"] - born for t, (_, lead, born) in answered.items()
+                           if f"department:{lead}" in got_cases.get(t, {})]
+                every = [a - answered[t][0] for t, r in got_cases.items() for a in r.values()]
+                lost = len(answered) - len(lead)
+                rows.append((rate, ceiling, len(sent) - len(ceiling), lead, every, lost, errors, len(answered), created))
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    try:
+                        os.killpg(p.pid, signal.SIGTERM) if p.args[0] == str(CLOSEDLOOP) else p.send_signal(signal.SIGINT)
+                        p.wait(timeout=20)
+                    except (ProcessLookupError, subprocess.TimeoutExpired):
+                        p.kill()
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}; API {args.api_workers} uvicorn processes, 1 Celery worker (2 processes), "

@@ -236,10 +236,16 @@ def act(session: Session, rt: Runtime, p: Principal, case_id: int, action: str, 
     event_type, data = _APPLY[action](session, rt, case, body, now, p)
     if transition.target is not None:
         case.status = transition.target
+    record_change(session, case, event_type, p.actor, now, data, _sitting_series(session, case))
+    return case
+
+
+def record_change(session: Session, case: Case, type_: str, actor: str, now: datetime, data: dict,
+                  secretary_series: str | None) -> CaseEvent:
+    """A change to the case: its next version, and the event (with its notifications)."""
     case.version += 1
     case.updated_at = now
-    record(session, case, event_type, p.actor, now, data, _sitting_series(session, case))
-    return case
+    return record(session, case, type_, actor, now, data, secretary_series)
 
 
 def _accept(session, rt, case, body, now, p):
@@ -262,11 +268,17 @@ def _supplement(session, rt, case, body, now, p):
 
 
 def _resolve(session, rt, case, body, now, p):
+    return "resolved", mark_resolved(rt, case, body.resolution, now)
+
+
+def mark_resolved(rt: Runtime, case: Case, resolution: str, now: datetime) -> dict:
+    """Resolved (by its lead, or by a meeting): the clock pauses and the enterprise's
+    confirmation window opens."""
     clock.pause(rt, case, now)
-    case.resolution = body.resolution
+    case.resolution = resolution
     case.resolved_at = now
     case.confirm_due_at, _ = rt.calendar.after(now, rt.settings.confirm_window)
-    return "resolved", {"resolution": body.resolution, "confirm_due_at": _iso(case.confirm_due_at)}
+    return {"resolution": resolution, "confirm_due_at": _iso(case.confirm_due_at)}
 
 
 def _confirm(session, rt, case, body, now, p):

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from ..notifications import outbox
-from .models import Case, CaseEvent, CaseTier, TrackingCounter
+from .models import Case, CaseEvent, CaseTier
 
 
 @dataclass
@@ -69,9 +69,9 @@ def write_new(session: Session, case: Case, events: list[NewEvent], now: datetim
         outbox.stage(session, case, _event(e, now), e.series)
 
 
-def _event(e: NewEvent, now: datetime) -> SimpleNamespace:
+def _event(e: NewEvent, now: datetime, event_id: int | None = None) -> SimpleNamespace:
     """The event as the outbox reads it (a plain object: it is already written)."""
-    return SimpleNamespace(id=e.id, type=e.type, at=now, actor=e.actor, data=e.data)
+    return SimpleNamespace(id=e.id if event_id is None else event_id, type=e.type, at=now, actor=e.actor, data=e.data)
 
 
 # ---------------------------------------------------------------------------- portable
@@ -86,13 +86,11 @@ _SET_TRACKING_NO = (update(Case.__table__).where(Case.__table__.c.id == bindpara
 def _write_pg(session: Session, case: Case, events: list[NewEvent], now: datetime, prefix: str, year: int) -> bool:
     values = row(case)
     directory = session.info.get(outbox.DIRECTORY)
+    case.id = 0  # the payloads get the real id, the tracking number and the event ids inside the statement
     rows = []
     for n, e in enumerate(events):
-        # the payloads get the case's id, tracking number and the event's id inside the statement
-        placeholder = _event(e, now)
-        placeholder.id = 0
         rows += [{**r, "ord": n * 1000 + i}
-                 for i, r in enumerate(outbox.rows_for(_with_id(case, 0), placeholder, e.series, directory))]
+                 for i, r in enumerate(outbox.rows_for(case, _event(e, now, event_id=0), e.series, directory))]
     params = {"case": _as_json(values), "prefix": prefix, "year": year, "now": now,
               "events": [{"ord": n, "type": e.type, "actor": e.actor, "data": e.data} for n, e in enumerate(events)],
               "outbox": [{k: r[k] for k in ("ord", "recipient_kind", "recipient", "channel", "event_type", "payload",
@@ -106,11 +104,6 @@ def _write_pg(session: Session, case: Case, events: list[NewEvent], now: datetim
         e.id = by_type[e.type]
     session.info.setdefault(outbox._NEW, []).extend(pending or ())
     return True
-
-
-def _with_id(case: Case, case_id: int) -> Case:
-    case.id = case_id
-    return case
 
 
 def _one_statement():
@@ -173,4 +166,4 @@ def _as_json(values: dict) -> dict:
 
 _ONE_STATEMENT = _one_statement()
 
-__all__ = ["NewEvent", "TrackingCounter", "row", "write_new"]
+__all__ = ["NewEvent", "row", "write_new"]

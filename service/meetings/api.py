@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
@@ -81,8 +82,9 @@ def _admin(p: Principal) -> None:
         raise Forbidden("only an admin adds or cancels sittings")
 
 
-def _file(body: bytes | str, media: str, name: str) -> Response:
-    return Response(body, media_type=media, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+def _docx(body: bytes, name: str) -> Response:
+    """A .docx download; the Chinese file name per RFC 6266 (filename*=UTF-8'')."""
+    return Response(body, media_type=DOCX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
 def _no_pdf(format: str) -> None:
@@ -159,7 +161,7 @@ def get_agenda(meeting_id: int, session: Session = Depends(db), p: Principal = D
     if format == "html":
         return HTMLResponse(render.agenda_html(model, tz))
     if format == "docx":
-        return _file(render.agenda_docx(model, tz), DOCX, _quote(f"{name}.docx"))
+        return _docx(render.agenda_docx(model, tz), f"{name}.docx")
     return render.agenda_json(model)
 
 
@@ -185,7 +187,7 @@ def get_minutes(meeting_id: int, session: Session = Depends(db), p: Principal = 
     if format == "markdown":
         return PlainTextResponse(render.minutes_markdown(m), media_type="text/markdown; charset=utf-8")
     if format == "docx":
-        return _file(render.minutes_docx(m), DOCX, _quote(f"{m.title}纪要.docx"))
+        return _docx(render.minutes_docx(m), f"{m.title}纪要.docx")
     return m.model_dump(mode="json")
 
 
@@ -197,11 +199,6 @@ def get_supervision(meeting_id: int, session: Session = Depends(db), p: Principa
     if format == "markdown":
         return PlainTextResponse(render.supervision_markdown(m), media_type="text/markdown; charset=utf-8")
     if format == "docx":
-        return _file(render.supervision_docx(m), DOCX, _quote(f"{m.title}督办单.docx"))
+        return _docx(render.supervision_docx(m), f"{m.title}督办单.docx")
     return {"sitting_id": m.sitting_id, "title": m.title, "sheets": [s.model_dump(mode="json") for s in m.sheets]}
 
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)

@@ -22,10 +22,9 @@ from routing_rules.language import Duration
 
 from ..cases import machine
 from ..cases.models import Case
-from ..cases.service import climb, record
+from ..cases.service import climb, mark_resolved, record_change
 from ..directory.models import Sitting
 from ..errors import Conflict, Invalid
-from ..escalation import clock
 from ..runtime import Runtime
 from .agenda import title_of
 from .models import AgendaItem, Assignment, Minutes
@@ -150,13 +149,9 @@ def _due(rt: Runtime, text: str, now: datetime, where: str) -> tuple[datetime, b
 
 
 def _resolved(session, rt, sitting, case, d, now, actor, minutes_of, seq) -> dict:
-    clock.pause(rt, case, now)
-    case.resolution = d.note or f"经{minutes_of['title']}研究，问题已解决"
-    case.resolved_at = now
-    case.confirm_due_at, _ = rt.calendar.after(now, rt.settings.confirm_window)
-    return _record(session, case, "resolved", actor, now, sitting, {
-        "resolution": case.resolution, "confirm_due_at": case.confirm_due_at.isoformat(), "by": "minutes",
-        "minutes_of": minutes_of})
+    resolved = mark_resolved(rt, case, d.note or f"经{minutes_of['title']}研究，问题已解决", now)
+    return _record(session, case, "resolved", actor, now, sitting, {**resolved, "by": "minutes",
+                                                                    "minutes_of": minutes_of})
 
 
 def _assigned(session, rt, sitting, case, d, now, actor, minutes_of, seq) -> dict:
@@ -186,10 +181,8 @@ def _escalated(session, rt, sitting, case, d, now, actor, minutes_of, seq) -> di
 
 
 def _record(session, case, kind, actor, now, sitting, data) -> dict:
-    case.version += 1
-    case.updated_at = now
     series = data.get("sitting", {}).get("series") or sitting.series_key
-    record(session, case, kind, actor, now, data, series)
+    record_change(session, case, kind, actor, now, data, series)
     return data
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..cases import machine
 from ..cases.models import Case, CaseEvent, CaseTier
-from ..cases.service import record
+from ..cases.service import record_change
 from ..directory.models import Sitting
 from ..enterprises.models import Enterprise
 from ..errors import Conflict, Invalid, NotFound
@@ -201,11 +201,9 @@ def carry_over(session: Session, rt: Runtime, case: Case, sitting: Sitting, now:
     if new is not None:
         session.add(AgendaItem(sitting_id=new["id"], case_id=case.id, placed_at=now, reason=reason,
                                carried_from=sitting.id))
-    case.version += 1
-    case.updated_at = now
     data = {**placed, "note": note, "from_sitting": {"id": sitting.id, "number": sitting.number,
                                                      "title": title_of(series_of(rt, sitting).name, sitting.number)}}
-    record(session, case, "carried_over", actor, now, data, sitting.series_key)
+    record_change(session, case, "carried_over", actor, now, data, sitting.series_key)
     return data
 
 

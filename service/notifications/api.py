@@ -12,14 +12,12 @@ from sqlalchemy.orm import Session
 
 from ..app import db, principal, runtime
 from ..auth.principal import Principal
-from ..errors import Conflict, Forbidden, NotFound
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..runtime import Runtime
-from .delivery import DEAD, DELIVERED, redeliver
-from .models import OutboxMessage
+from .delivery import redeliver
+from .models import DEAD, DELIVERED, NO_CHANNEL, STATUSES, OutboxMessage
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
-
-STATUSES = ("pending", "sending", "delivered", "dead", "no_channel")
 
 
 class NotificationOut(BaseModel):
@@ -79,8 +77,6 @@ def list_notifications(session: Session = Depends(db), p: Principal = Depends(pr
     """Notifications oldest first, filtered by case and status; page on with `after=next_cursor`."""
     _admin(p)
     if status is not None and status not in STATUSES:
-        from ..errors import Invalid
-
         raise Invalid(f"status: unknown status '{status}'; use one of: {', '.join(STATUSES)}")
     query = select(OutboxMessage).order_by(OutboxMessage.id).limit(limit + 1)
     if case_id is not None:
@@ -105,10 +101,10 @@ def redeliver_notification(notification_id: int, response: Response, session: Se
         raise NotFound(f"notification_id: no notification {notification_id}")
     if message.status not in (DEAD, DELIVERED):
         hint = ("add a channel for this recipient to the directory; later notifications will use it"
-                if message.status == "no_channel" else "it is already on its way; wait for it to be delivered or dead")
+                if message.status == NO_CHANNEL else "it is already on its way; wait for it to be delivered or dead")
         raise Conflict(f"notification {notification_id} is {message.status}: {hint}",
                        current_status=message.status)
-    redeliver(session, message, rt.clock())
+    redeliver(message, rt.clock())
     session.commit()
     rt.notify([message.id])
     return _out(message)

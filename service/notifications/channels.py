@@ -21,7 +21,7 @@ import ssl
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
@@ -247,7 +247,4 @@ def scrub(text: str, secrets: list[str]) -> str:
 
 
 def scrub_outcome(outcome: Outcome, secrets: list[str]) -> Outcome:
-    if outcome.error is None:
-        return outcome
-    return Outcome(outcome.ok, outcome.retry, outcome.after, scrub(outcome.error, secrets), outcome.status,
-                   outcome.reachable)
+    return outcome if outcome.error is None else replace(outcome, error=scrub(outcome.error, secrets))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, true, update
@@ -33,12 +33,11 @@ from ..enterprises.models import Enterprise
 from ..runtime import Runtime
 from .channels import Outcome, Sender
 from .metrics import observe_delivery
-from .models import Circuit, OutboxMessage
+from .models import DEAD, DELIVERED, PENDING, SENDING, Circuit, OutboxMessage
 from .templates import render
 
 log = logging.getLogger("closedloop.notifications")
 
-PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
 
 
 @dataclass
@@ -48,7 +47,6 @@ class Report:
     dead: int = 0
     deferred: int = 0  # waited for an open circuit without being tried
     claimed: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict:
         return {"delivered": self.delivered, "retried": self.retried, "dead": self.dead, "deferred": self.deferred}
@@ -109,7 +107,7 @@ def claim(rt: Runtime, now: datetime, ids: list[int] | None = None, limit: int |
 
 
 # ---------------------------------------------------------------------------- 2. send
-def _body(rt: Runtime, msg: Claimed, message) -> dict:
+def _body(msg: Claimed, message) -> dict:
     """The webhook's JSON: the stored payload, who it is for, and the text people read."""
     return {**msg.payload, "delivery_id": msg.id, "recipient": {"kind": msg.recipient_kind, "key": msg.recipient},
             "title": message.title, "text": message.text, "link": message.link}
@@ -132,7 +130,7 @@ def _send_channel(rt: Runtime, sender: Sender, ref: str, batch: list[Claimed], n
         enterprise = names.get(msg.payload.get("case", {}).get("enterprise_id"), "企业")
         message = render(msg.payload, msg.recipient_kind, msg.recipient, rt.directory, enterprise,
                          rt.settings.tz, settings.public_url)
-        outcome = sender.send(channel, message, _body(rt, msg, message), msg.id)
+        outcome = sender.send(channel, message, _body(msg, message), msg.id)
         results.append((msg, outcome))
         failures, open_until = circuit_after(failures, open_until, outcome, now, settings)
     return results
@@ -212,8 +210,6 @@ def record(rt: Runtime, results: list[tuple[Claimed, Outcome | None]], circuits:
                 report.dead += 1
                 observe_delivery("dead")
                 log.warning("notification %s to %s dead after %s tries: %s", msg.id, ref, attempts, outcome.error)
-            if outcome.error:
-                report.errors.append(outcome.error)
         for attempts, ids in delivered.items():
             session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == SENDING)
                             .values(status=DELIVERED, attempts=attempts, delivered_at=now, lease_until=None,
@@ -247,7 +243,7 @@ def deliver(rt: Runtime, sender: Sender, ids: list[int] | None = None, rounds: i
     return report
 
 
-def redeliver(session, message: OutboxMessage, now: datetime) -> None:
+def redeliver(message: OutboxMessage, now: datetime) -> None:
     """An admin's second chance for a message (dead, or delivered and wanted again)."""
     message.status = PENDING
     message.attempts = 0

@@ -8,6 +8,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db import Base, JSONType, UTCDateTime, utcnow
 
 
+# an outbox row's states (delivery.py moves them; docs/notifications.md)
+PENDING, SENDING, DELIVERED, DEAD, NO_CHANNEL = "pending", "sending", "delivered", "dead", "no_channel"
+STATUSES = (PENDING, SENDING, DELIVERED, DEAD, NO_CHANNEL)
+
+
 class OutboxMessage(Base):
     """A notification owed (待推送消息) to one recipient on one channel: written in the transaction
     of the change that causes it, delivered afterwards at least once, its id the idempotency key.
@@ -28,7 +33,7 @@ class OutboxMessage(Base):
     channel: Mapped[str | None] = mapped_column(String(160))  # directory reference, e.g. department:tax/webhook
     event_type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict] = mapped_column(JSONType)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

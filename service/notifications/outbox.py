@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..cases.models import Case, CaseEvent
-from .models import OutboxMessage
+from .models import NO_CHANNEL, PENDING, OutboxMessage
 
 # event type -> the parties it concerns
 AUDIENCE: dict[str, tuple[str, ...]] = {
@@ -89,12 +89,10 @@ _RETURNING_LIMIT = 500
 
 def stage_digest(session: Session, sitting, series_key: str, payload: dict, now) -> None:
     """The secretary's digest of a published agenda: a notification of a sitting, not a case."""
-    directory = session.info.get(DIRECTORY)
-    channels = directory.channels_for("secretary", series_key) if directory is not None else []
     rows = [OutboxMessage(sitting_id=sitting.id, recipient_kind="secretary", recipient=series_key, channel=channel,
                           event_type="agenda_published", payload={**payload, "at": now.isoformat()},
-                          status=PENDING if channel else NO_CHANNEL, attempts=0, next_attempt_at=now, created_at=now)
-            for channel in channels or [None]]
+                          status=status, attempts=0, next_attempt_at=now, created_at=now)
+            for channel, status in channels(session.info.get(DIRECTORY), "secretary", series_key)]
     session.add_all(rows)
     session.flush()
     session.info.setdefault(_NEW, []).extend(r.id for r in rows if r.status == PENDING)
@@ -156,10 +154,6 @@ def install(sessions, directory=None, notifier=None) -> None:
     event.listen(sessions, "after_soft_rollback", discard_staged)
 
 
-PENDING = "pending"
-NO_CHANNEL = "no_channel"
-
-
 def rows_for(case: Case, event: CaseEvent, secretary_series: str | None = None, directory=None) -> list[dict]:
     """The event's notifications as outbox rows: one per recipient and channel."""
     targets = recipients(case, event.type, event.actor, secretary_series)
@@ -167,12 +161,14 @@ def rows_for(case: Case, event: CaseEvent, secretary_series: str | None = None, 
         return []
     payload = {"event_id": event.id, "type": event.type, "at": event.at.isoformat(), "case": summary(case),
                "data": event.data}
-    rows = []
-    for kind, key in targets:
-        channels = directory.channels_for(kind, key) if directory is not None else []
-        for channel in channels or [None]:
-            rows.append(dict(event_id=event.id, case_id=case.id, recipient_kind=kind, recipient=key,
-                             channel=channel, event_type=event.type, payload=payload,
-                             status=PENDING if channel else NO_CHANNEL, attempts=0, next_attempt_at=event.at,
-                             created_at=event.at))
-    return rows
+    return [dict(event_id=event.id, case_id=case.id, recipient_kind=kind, recipient=key, channel=channel,
+                 event_type=event.type, payload=payload, status=status, attempts=0, next_attempt_at=event.at,
+                 created_at=event.at)
+            for kind, key in targets for channel, status in channels(directory, kind, key)]
+
+
+def channels(directory, kind: str, key: str) -> list[tuple[str | None, str]]:
+    """(channel, status) of each row a recipient is owed: one per channel, or a ``no_channel``
+    row when the directory gives it none."""
+    found = directory.channels_for(kind, key) if directory is not None else []
+    return [(c, PENDING) for c in found] or [(None, NO_CHANNEL)]

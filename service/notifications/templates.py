@@ -75,8 +75,6 @@ TODO: dict[tuple[str, str], str] = {
     ("carried_over", "lead"): "请准备下次会议汇报材料。",
 }
 
-TIER_NAMES = {1: "首席服务官", 2: "县区周例会", 3: "市直部门", 4: "市级周例会", 5: "党政联席会"}
-
 
 @dataclass(frozen=True)
 class Message:
@@ -125,7 +123,7 @@ def render(payload: dict, recipient_kind: str, recipient: str, directory: Direct
     data = payload.get("data") or {}
     kind = payload.get("type", "")
     departments = {d.key: d.name for d in directory.departments}
-    tiers = {t.number: t.name for t in directory.tiers} or TIER_NAMES
+    tiers = {t.number: t.name for t in directory.tiers}
     sitting = data.get("sitting") or data.get("minutes_of") or {}
     series = {s.key: s.name for s in directory.meeting_series}
     sitting_name = ""

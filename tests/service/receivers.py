@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
+from processes import free_port
+
 
 @dataclass
 class Received:
@@ -149,12 +151,6 @@ class SMTPReceiver:
 
     def stop(self) -> None:
         self.controller.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 SECRETS = {

@@ -19,7 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from receivers import SECRETS, HTTPReceiver, SMTPReceiver, channel_directory, free_port
+from processes import free_port
+from receivers import SECRETS, HTTPReceiver, SMTPReceiver, channel_directory
 from service.app import create_app
 from service.config import NotifySettings, Settings
 from service.directory import SourceErrors, load_directory
