@@ -21,6 +21,7 @@ from . import minutes as minutes_domain
 from . import render
 from .minutes_view import view
 from .service import add_extra, agenda, cancel, get_sitting, sitting_out
+from .sittings import STATUSES
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 
@@ -107,6 +108,8 @@ def list_sittings(session: Session = Depends(db), p: Principal = Depends(princip
     if tier is not None:
         query = query.where(Sitting.series_key.in_([s.key for s in rt.directory.meeting_series if s.tier == tier]))
     if status is not None:
+        if status not in STATUSES:
+            raise Invalid(f"status: unknown sitting status '{status}'; use one of: {', '.join(STATUSES)}")
         query = query.where(Sitting.status == status)
     for value, name in ((from_, "from"), (to, "to")):
         if value is not None and value.tzinfo is None:

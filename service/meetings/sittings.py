@@ -84,5 +84,6 @@ def next_number(session: Session, series: MeetingSeries) -> int:
 
 
 SCHEDULED, PUBLISHED, HELD, CANCELLED = "scheduled", "published", "held", "cancelled"
+STATUSES = (SCHEDULED, PUBLISHED, HELD, CANCELLED)
 
 __all__ = ["next_number", "next_sitting", "next_sitting_time", "sitting_times"]

@@ -252,6 +252,8 @@ def test_who_sees_and_records_a_meeting(world, seeded):
     assert {s["series"] for s in sittings(world)} == {s.key for s in world.rt.directory.meeting_series}
     mine = world.client.get("/v1/meetings", headers=world.h("other-secretary")).json()["items"]
     assert mine and {s["series"] for s in mine} == {"county-linying"}
+    bad = world.client.get("/v1/meetings", params={"status": "postponed"}, headers=world.h("admin"))
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("status: unknown sitting status")
     pdf = world.client.get(f"/v1/meetings/{sid}/agenda", params={"format": "pdf"}, headers=world.h("admin"))
     assert pdf.status_code == 422 and "format=html" in pdf.json()["detail"]
 
