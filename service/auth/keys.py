@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -58,14 +58,26 @@ _BY_HASH = select(_KEYS.c.id, _KEYS.c.role, _KEYS.c.enterprise_id, _KEYS.c.offic
 
 
 def authenticate(session: Session, authorization: str | None) -> Principal:
+    return authenticate_with(session, authorization, _BY_HASH)[0]
+
+
+def authenticate_with(session: Session, authorization: str | None, query) -> tuple[Principal, Row]:
+    """The caller's principal, and the row of ``query`` (from ``key_and``): the key and what the
+    caller reads next in one round trip (case intake reads the submitting enterprise so)."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("Authorization: send 'Authorization: Bearer <api key>'")
     key = authorization[7:].strip()
     # a Core query on the table: every request pays for it, so no ORM bookkeeping
-    row = session.connection().execute(_BY_HASH, {"key_hash": digest(key)}).first()
+    row = session.connection().execute(query, {"key_hash": digest(key)}).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("Authorization: this API key is unknown or revoked")
-    return Principal(row.id, row.role, row.enterprise_id, row.officer_id, row.department, row.series)
+    return Principal(row.id, row.role, row.enterprise_id, row.officer_id, row.department, row.series), row
+
+
+def key_and(table, onclause, *columns):
+    """A statement for ``authenticate_with``: the key's columns, and ``columns`` of ``table``
+    joined (outer) on ``onclause``."""
+    return _BY_HASH.add_columns(*columns).outerjoin_from(_KEYS, table, onclause)
 
 
 def revoke(session: Session, key_id: str) -> ApiKey:

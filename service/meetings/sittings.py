@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from croniter import croniter
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from routing_rules.language import Duration
@@ -66,15 +66,21 @@ def next_sitting(session: Session, series: MeetingSeries, after: datetime, calen
         found = session.scalar(select(Sitting).where(Sitting.series_key == series.key, Sitting.starts_at == starts))
         if found is not None:
             return found
-        try:
-            with session.begin_nested():
-                sitting = Sitting(series_key=series.key, number=next_number(session, series), starts_at=starts,
-                                  agenda_closes_at=closes, status=SCHEDULED, kind="regular")
-                session.add(sitting)
-            return sitting
-        except IntegrityError:
-            continue  # another transaction created it (or took the number) first: look again
+        # Another transaction may create it (or take the number) first: then nothing is inserted
+        # and the loop looks again. No savepoint, so this also works where each statement is its
+        # own transaction (case intake, cases/writes.py): a sitting stands on its own.
+        new_id = session.execute(_insert_if_free(session), dict(
+            series_key=series.key, number=next_number(session, series), starts_at=starts, agenda_closes_at=closes,
+            status=SCHEDULED, kind="regular")).scalar()
+        if new_id is not None:
+            return session.get(Sitting, new_id)
     raise RuntimeError(f"could not create the next sitting of {series.key}")
+
+
+def _insert_if_free(session: Session):
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return insert(Sitting).on_conflict_do_nothing().returning(Sitting.id)
 
 
 def next_number(session: Session, series: MeetingSeries) -> int:

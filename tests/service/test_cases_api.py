@@ -254,45 +254,103 @@ def test_an_update_from_a_stale_read_is_refused(world):
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_both_write_paths_store_the_same_case(world, backend):
-    """On PostgreSQL the first case of a year is written statement by statement (the year's
-    counter does not exist yet) and the next in one statement: the rows must not differ."""
-    from sqlalchemy import select
+def test_every_write_path_stores_the_same_case(world, backend):
+    """On PostgreSQL a case is written three ways: statement by statement (the first case of a
+    year inside a transaction: with an Idempotency-Key, the year's counter does not exist yet),
+    one statement inside a transaction (with an Idempotency-Key), one statement that is its own
+    transaction (without). The rows must not differ."""
+    from sqlalchemy import event, select
 
     from service.cases.models import Case, CaseEvent, CaseTier
     from service.notifications.models import OutboxMessage
 
-    from sqlalchemy import event
-
     pg_rt = world.rt
-    seen: list[str] = []
-    listener = lambda *a: seen.append(" ".join(a[2].split())[:18])  # noqa: E731 - the statement's start
+    seen: list[tuple[str, str]] = []
+
+    def listener(conn, _cursor, statement, *_):  # the statement's start, and whether it commits by itself
+        seen.append((" ".join(statement.split())[:18], conn.get_execution_options().get("isolation_level")))
+
+    def submit(key: str | None) -> dict:
+        seen.clear()
+        r = world.client.post("/v1/cases", json={"title": "土地证办不下来", "description": "企业土地证迟迟办不下来",
+                                                 "amount": "1234.50"},
+                              headers=world.h("ent", **({"Idempotency-Key": key} if key else {})))
+        assert r.status_code == 201, r.text
+        return r.json()
+
     event.listen(pg_rt.engine, "before_cursor_execute", listener)
     try:
-        first = world.submit(title="土地证办不下来", description="企业土地证迟迟办不下来", amount="1234.50")
-        assert "INSERT INTO cases " in seen and "WITH n AS ( UPDATE" in seen  # tried, then statement by statement
-        seen.clear()
-        second = world.submit(title="土地证办不下来", description="企业土地证迟迟办不下来", amount="1234.50")
-        assert "WITH n AS ( UPDATE" in seen and "INSERT INTO cases " not in seen  # one statement
+        first = submit("k-1")
+        statements = [s for s, _ in seen]
+        assert "WITH n AS ( UPDATE" in statements and "INSERT INTO cases " in statements  # tried, then one by one
+        assert all(mode != "AUTOCOMMIT" for _, mode in seen)
+        second = submit(None)
+        assert [s for s, _ in seen] == ["SELECT api_keys.id", "WITH n AS ( UPDATE"]  # key and enterprise; the case
+        assert all(mode == "AUTOCOMMIT" for _, mode in seen)
+        third = submit("k-3")
+        assert "WITH n AS ( UPDATE" in [s for s, _ in seen] and "INSERT INTO cases " not in [s for s, _ in seen]
+        assert all(mode != "AUTOCOMMIT" for _, mode in seen)
     finally:
         event.remove(pg_rt.engine, "before_cursor_execute", listener)
-    assert (first["tracking_no"], second["tracking_no"]) == ("LH-2026-000001", "LH-2026-000002")
+    made = (first, second, third)
+    assert [c["tracking_no"] for c in made] == ["LH-2026-000001", "LH-2026-000002", "LH-2026-000003"]
     skip = {"id", "tracking_no"}
     with pg_rt.session() as s:
-        a, b = (s.get(Case, c["id"]) for c in (first, second))
-        assert {k: v for k, v in vars(a).items() if k not in skip and not k.startswith("_")} == \
-               {k: v for k, v in vars(b).items() if k not in skip and not k.startswith("_")}
+        stored = [s.get(Case, c["id"]) for c in made]
+        columns = [{k: v for k, v in vars(c).items() if k not in skip and not k.startswith("_")} for c in stored]
+        assert columns[0] == columns[1] == columns[2]
 
         def rows(model, case_id, *cols):
             return [tuple(getattr(r, c) for c in cols) for r in s.scalars(
                 select(model).where(model.case_id == case_id).order_by(model.id))]
 
-        assert rows(CaseEvent, a.id, "type", "at", "actor", "data") == rows(CaseEvent, b.id, "type", "at", "actor", "data")
-        assert rows(CaseTier, a.id, "tier", "entered_at", "reason") == rows(CaseTier, b.id, "tier", "entered_at", "reason")
-        cols = ("recipient_kind", "recipient", "channel", "event_type", "status", "attempts", "next_attempt_at")
-        assert rows(OutboxMessage, a.id, *cols) == rows(OutboxMessage, b.id, *cols)
-        for case, c in ((a, first), (b, second)):
+        for model, cols in ((CaseEvent, ("type", "at", "actor", "data")), (CaseTier, ("tier", "entered_at", "reason")),
+                            (OutboxMessage, ("recipient_kind", "recipient", "channel", "event_type", "status",
+                                             "attempts", "next_attempt_at"))):
+            a, b, c = (rows(model, case.id, *cols) for case in stored)
+            assert a and a == b == c, model.__name__
+        for case, c in zip(stored, made):
             for m in s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id)):
                 event = s.get(CaseEvent, m.event_id)
                 assert event.case_id == case.id and m.payload["event_id"] == event.id
                 assert m.payload["case"]["id"] == case.id and m.payload["case"]["tracking_no"] == c["tracking_no"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_the_first_case_of_a_year_without_a_transaction_creates_the_counter(world, backend):
+    """Where the case's one statement is its own transaction, the first case of a year finds no
+    counter: the counter is created (nothing issued), then the statement numbers the case."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    listener = lambda *a: seen.append(" ".join(a[2].split())[:18])  # noqa: E731
+    event.listen(world.rt.engine, "before_cursor_execute", listener)
+    try:
+        c = world.submit()
+    finally:
+        event.remove(world.rt.engine, "before_cursor_execute", listener)
+    assert seen == ["SELECT api_keys.id", "WITH n AS ( UPDATE", "INSERT INTO tracki", "WITH n AS ( UPDATE"]
+    assert c["tracking_no"] == "LH-2026-000001"
+    assert world.submit()["tracking_no"] == "LH-2026-000002"
+
+
+def test_a_case_routed_to_a_meeting_goes_on_its_next_sitting(world):
+    """A case whose rules start it at the city meeting (tier 4) is put on that series' next
+    sitting when it is submitted; the sitting is created once, however many cases need it."""
+    from sqlalchemy import func, select
+
+    from service.directory.models import Sitting
+
+    made = [world.submit(title="跨县区物流通道不畅", description=f"舞阳县到临颍县的货运公路断头，影响原料运输{i}")
+            for i in range(3)]
+    assert {c["tier"] for c in made} == {4}
+    detail = world.case(made[0]["id"])
+    routed = next(e for e in detail["timeline"] if e["type"] == "routed")
+    sitting = routed["data"]["sitting"]
+    assert sitting["series"].startswith("city") and sitting["number"] >= 1
+    assert all(next(e for e in world.case(c["id"])["timeline"] if e["type"] == "routed")["data"]["sitting"] == sitting
+               for c in made)
+    with world.rt.session() as s:
+        assert s.scalar(select(func.count()).select_from(Sitting).where(Sitting.series_key == sitting["series"],
+                                                                        Sitting.starts_at > world.rt.clock())) == 1
+
