@@ -32,6 +32,7 @@ run: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/intake_cpu.py
 	$(BIN)/python bench/escalation.py
 	$(BIN)/python bench/push.py
 	$(BIN)/python bench/agenda.py

@@ -7,6 +7,9 @@ default postgresql+psycopg://postgres@127.0.0.1:5432/postgres), migrates it, reg
 enterprise and a key, and starts two servers, each run by uvicorn in processes of its own: the
 real API (`POST /v1/cases`: auth, routing, tracking number, deadline, case row, two events,
 outbox rows, one transaction) and a bare FastAPI endpoint that inserts one row (the ceiling).
+The API runs as docker-compose.yml runs it: with a broker (CLOSEDLOOP_BENCH_REDIS_URL, default
+the local Redis, db 14), so the deadline sweep is beat's and the worker's, not the API's (the
+embedded default without Redis sweeps inside the API process: see docs/operations.md).
 
 1. throughput: `--concurrency` clients submitting back to back for `--seconds`, the ceiling and
    the intake taking turns for `--rounds` rounds. These machines are noisy (shared cores, steal
@@ -166,7 +169,8 @@ def main() -> None:
 
     servers = {}
     with scratch_database() as url:
-        env = {**os.environ, "CLOSEDLOOP_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "CLOSEDLOOP_DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+               "CLOSEDLOOP_REDIS_URL": os.environ.get("CLOSEDLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")}
         key = enterprise_key(url)
         rounds: list[dict] = []
         postmaster = _postmaster()

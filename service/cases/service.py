@@ -97,7 +97,7 @@ class Submitter:
     whitelisted: bool
 
     @classmethod
-    def of(cls, row) -> "Submitter":
+    def of(cls, row) -> Submitter:
         return cls(row.ent_id, row.ent_district, row.ent_officer_id, row.ent_industry, row.ent_key_project_level,
                    row.ent_whitelisted)
 

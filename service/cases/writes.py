@@ -17,16 +17,15 @@ Both write the rows that ``submit`` computed; neither decides anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from decimal import Decimal
+from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import Numeric, bindparam, insert, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from ..notifications import outbox
 from ..db import UTCDateTime
+from ..notifications import outbox
 from .models import Case, CaseEvent, CaseTier
 
 
