@@ -101,7 +101,7 @@ def agenda(session: Session, rt: Runtime, sitting: Sitting, group_by: str = "dep
 # ---------------------------------------------------------------------------- the beat's step
 def publish_due(rt: Runtime, now: datetime) -> list[int]:
     """Close and publish every agenda whose cut-off has passed, and send each secretary the
-    digest; also make sure every series has its next sitting on record. Safe to run twice, or
+    digest; also make sure every series has a sitting ahead on record. Safe to run twice, or
     twice at once: a sitting is published under its row lock, once."""
     published = []
     with rt.session() as session:
@@ -119,8 +119,13 @@ def publish_due(rt: Runtime, now: datetime) -> list[int]:
             session.commit()
             published.append(sitting_id)
     with rt.session() as session:
+        # One query first: a series with a sitting ahead on record needs nothing (working out the
+        # schedule of every series was most of an idle tick: ~50 ms for Luohe's fourteen).
+        ahead = set(session.scalars(select(Sitting.series_key).where(Sitting.status == SCHEDULED,
+                                                                      Sitting.agenda_closes_at > now).distinct()))
         for series in rt.directory.meeting_series:
-            next_sitting(session, series, now, rt.calendar)
+            if series.key not in ahead:
+                next_sitting(session, series, now, rt.calendar)
         session.commit()
     return published
 

@@ -376,3 +376,23 @@ def test_items_are_ordered_by_overdue_then_key_project_white_list_and_amount():
     first = a.groups[0].items[0]
     assert first.overdue_days == 9 and len(first.problem) == 120 and first.problem.endswith("…")
     assert a.title == "第148次源汇区服务企业周例会"
+
+
+def test_each_tick_keeps_a_sitting_ahead_for_every_series(world):
+    """The sweep makes sure every series has a sitting ahead on record: none is added while one
+    is there; once a sitting's agenda closes (and it is published) its successor is created."""
+    from service.escalation.sweep import sweep
+
+    sweep(world.rt)
+    ahead = {s["series"]: s for s in sittings(world) if s["status"] == "scheduled"}
+    assert set(ahead) == {s.key for s in world.rt.directory.meeting_series}
+    sweep(world.rt)
+    assert len(sittings(world)) == len(ahead)  # nothing new: every series has one ahead
+
+    closes = datetime.fromisoformat(ahead[SERIES]["agenda_closes_at"])
+    world.clock.set(closes + timedelta(minutes=1))
+    sweep(world.rt)
+    mine = sorted((s for s in sittings(world) if s["series"] == SERIES), key=lambda s: s["number"])
+    assert [s["status"] for s in mine] == ["published", "scheduled"]
+    assert mine[1]["number"] == mine[0]["number"] + 1
+    assert datetime.fromisoformat(mine[1]["agenda_closes_at"]) > world.rt.clock()
