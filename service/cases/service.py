@@ -127,8 +127,8 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
     ``KEY_AND_OWN_ENTERPRISE`` read it with the key, if it was."""
     enterprise = _submitter(session, p, body, known)
     if body.category is not None and body.category not in rt.directory.vocabulary().categories:
-        known = ", ".join(c.key for c in rt.directory.categories)
-        raise Invalid(f"category: unknown category '{body.category}'; use one of: {known}, or leave it out")
+        choices = ", ".join(c.key for c in rt.directory.categories)
+        raise Invalid(f"category: unknown category '{body.category}'; use one of: {choices}, or leave it out")
     if idempotency_key is not None:
         replay = _claim_idempotency(session, p.key_id, idempotency_key, _request_hash(body, enterprise.id))
         if replay is not None:

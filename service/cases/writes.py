@@ -72,8 +72,16 @@ def statement_per_transaction(session: Session) -> bool:
     stands on its own: meetings/sittings.py). Returns whether it did."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.connection(execution_options=_OWN_TRANSACTIONS)
     return True
+
+
+_OWN_TRANSACTIONS = {"isolation_level": "AUTOCOMMIT"}
+
+
+def _own_transactions(conn) -> bool:
+    """Whether each statement on this connection is its own transaction (statement_per_transaction)."""
+    return conn.get_execution_options().get("isolation_level") == _OWN_TRANSACTIONS["isolation_level"]
 
 
 def write_new(session: Session, case: NewCase, events: list[NewEvent], now: datetime, prefix: str, year: int,
@@ -124,7 +132,7 @@ def _write_pg(session: Session, case: NewCase, events: list[NewEvent], now: date
     conn = session.connection()
     found = conn.execute(_ONE_STATEMENT, params).one_or_none()
     if found is None:  # the year's counter does not exist yet
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        if not _own_transactions(conn):
             return False  # the portable path creates it, in this transaction
         # each statement commits by itself: create the counter (none issued yet), then number
         conn.execute(_NEW_COUNTER, {"prefix": prefix, "year": year})

@@ -32,9 +32,13 @@ from .service import carry_over, publish, series_of
 from .sittings import CANCELLED, HELD, SCHEDULED
 
 
+# the decisions a sitting can take are the keys of the table beside the state machine's
+DecisionName = Literal[tuple(machine.DECISIONS)]  # type: ignore[valid-type]
+
+
 class Decision(BaseModel):
     case_id: int
-    decision: Literal["resolved", "assigned", "carried_over", "escalated"]
+    decision: DecisionName
     note: str = Field("", max_length=2000, description="what the meeting said")
     lead_department: str | None = Field(None, description="assigned: the lead unit (牵头单位)")
     co_departments: list[str] = Field(default_factory=list, description="assigned: co-handling units (配合单位)")
@@ -187,3 +191,4 @@ def _record(session, case, kind, actor, now, sitting, data) -> dict:
 
 
 _APPLY = {"resolved": _resolved, "assigned": _assigned, "carried_over": _carried_over, "escalated": _escalated}
+assert set(_APPLY) == set(machine.DECISIONS), "every decision of the table has its application here"
