@@ -41,7 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import enterprise_key, scratch_database  # noqa: E402
+from bench.scratch import UNLIMITED, enterprise_key, scratch_database  # noqa: E402
 
 TITLES = ["项目用地报批进度缓慢", "中小企业贷款审批时间长", "专用变压器报装", "出口退税进度查询", "员工子女转学",
           "食品经营许可证办理", "冷链运输车辆受限", "政府采购货款未支付"]
@@ -169,7 +169,7 @@ def main() -> None:
 
     servers = {}
     with scratch_database() as url:
-        env = {**os.environ, "CLOSEDLOOP_DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+        env = {**os.environ, **UNLIMITED, "CLOSEDLOOP_DATABASE_URL": url, "PYTHONPATH": str(ROOT),
                "CLOSEDLOOP_REDIS_URL": os.environ.get("CLOSEDLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")}
         key = enterprise_key(url)
         rounds: list[dict] = []

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.intake import _postmaster, _tree_cpu, body  # noqa: E402
-from bench.scratch import enterprise_key, scratch_database  # noqa: E402
+from bench.scratch import UNLIMITED, enterprise_key, scratch_database  # noqa: E402
 
 BLOCK = 400
 
@@ -70,6 +70,7 @@ def main() -> None:
 
     with scratch_database() as url:
         os.environ["CLOSEDLOOP_DATABASE_URL"] = url
+        os.environ.update(UNLIMITED)
         os.environ["CLOSEDLOOP_REDIS_URL"] = os.environ.get("CLOSEDLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
         key = enterprise_key(url)
         from bench.bare_app import app as bare

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.intake import TITLES, free_port, pct, start  # noqa: E402
-from bench.scratch import enterprise_key, scratch_database  # noqa: E402
+from bench.scratch import UNLIMITED, enterprise_key, scratch_database  # noqa: E402
 
 CLOSEDLOOP = Path(sys.executable).with_name("closedloop")
 
@@ -138,7 +138,7 @@ def main() -> None:
     procs: list[subprocess.Popen] = []
     rows = []
     with scratch_database() as url:
-        env = {**os.environ, "CLOSEDLOOP_DATABASE_URL": url, "CLOSEDLOOP_REDIS_URL": redis_url,
+        env = {**os.environ, **UNLIMITED, "CLOSEDLOOP_DATABASE_URL": url, "CLOSEDLOOP_REDIS_URL": redis_url,
                "CLOSEDLOOP_DIRECTORY": str(directory), "CLOSEDLOOP_BENCH_HOOK_SECRET": secrets.token_hex(16),
                "CLOSEDLOOP_SWEEP_INTERVAL": "3600", "PYTHONPATH": str(ROOT)}
         key = enterprise_key(url, directory)

@@ -11,6 +11,10 @@ from typing import Iterator
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+# A bench drives one key far past any person's rate on purpose: the servers it starts run
+# without rate limits or the daily cap (docs/api.md, "Limits"); bench/flood.py measures them.
+UNLIMITED = {"CLOSEDLOOP_RATE_LIMIT": "off", "CLOSEDLOOP_DAILY_CASE_CAP": "0"}
+
 
 @contextmanager
 def scratch_database() -> Iterator[str]:

@@ -5,119 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from sqlalchemy import text
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .auth.keys import authenticate, ensure_bootstrap_admin
-from .auth.principal import Principal
-from .errors import Problem, TooLarge
+from . import openapi, problems
+from .auth.keys import ensure_bootstrap_admin
 from .escalation.metrics import OverdueCollector
+from .problems import RequestGuard, problem
 from .runtime import Runtime
 
 log = logging.getLogger("closedloop")
-PROBLEM = "application/problem+json"
-
-
-def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
-                        status_code=status, media_type=PROBLEM)
-
-
-# ---------------------------------------------------------------------------- dependencies
-# ``runtime`` and ``db`` are async so that FastAPI does not hop to a worker thread for each of
-# them on every request (a sync dependency runs in the thread pool): opening a session does no
-# I/O, and closing one after its commit only returns the connection to the pool.
-async def runtime(request: Request) -> Runtime:
-    return request.app.state.rt
-
-
-async def db(rt: Runtime = Depends(runtime)) -> AsyncIterator[Session]:
-    """One session per request; handlers commit, anything else rolls back."""
-    session = rt.session()
-    try:
-        yield session
-    finally:
-        if session.in_transaction():
-            await run_in_threadpool(session.close)  # a rollback: a round trip, off the event loop
-        else:
-            session.close()
-
-
-def principal(request: Request, session: Session = Depends(db)) -> Principal:
-    return authenticate(session, request.headers.get("authorization"))
-
-
-# ---------------------------------------------------------------------------- errors
-def _field(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
-_FIXES = {
-    "missing": "it is required",
-    "extra_forbidden": "this field is not accepted; remove it",
-    "json_invalid": "the body is not valid JSON",
-    "model_attributes_type": "send a JSON object",
-    "dict_type": "send a JSON object",
-}
-
-
-def _validation_detail(errors: list[dict]) -> tuple[str, list[dict]]:
-    items = []
-    for err in errors:
-        field = _field(tuple(err.get("loc", ())))
-        message = _FIXES.get(err.get("type"), err.get("msg", "invalid"))
-        items.append({"field": field, "message": message})
-    return "; ".join(f"{i['field']}: {i['message']}" for i in items), items
-
-
-class BodyLimit:
-    """Refuse bodies over the limit with 413, whether or not the client sent Content-Length."""
-
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or ()).get(b"content-length")
-        too_large = problem(413, TooLarge.title, f"body: larger than {self.max_bytes} bytes; send less "
-                            "(attachments are sent as metadata, not content)")
-        if length is not None:
-            if not length.isdigit() or int(length) > self.max_bytes:
-                return await too_large(scope, receive, send)
-            return await self.app(scope, receive, send)
-        chunks, total = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return await self.app(scope, receive, send)
-            total += len(message.get("body", b""))
-            if total > self.max_bytes:
-                return await too_large(scope, receive, send)
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        return await self.app(scope, replay, send)
 
 
 async def _sweep_forever(rt: Runtime) -> None:
@@ -171,42 +71,10 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.rt = rt
-    app.add_middleware(BodyLimit, max_bytes=rt.settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_bytes=rt.settings.max_body_bytes)
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem):
-        return problem(exc.status, exc.title, exc.detail, **exc.extra)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
-        detail, items = _validation_detail(exc.errors())
-        return problem(422, "Invalid request", detail, errors=items)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"path: no such endpoint {request.url.path}; see /docs"
-        elif exc.status_code == 405:
-            detail = f"method: {request.method} is not allowed on {request.url.path}; see /docs"
-        return problem(exc.status_code, "Error", detail)
-
-    @app.exception_handler(StaleDataError)
-    async def _stale(request: Request, exc: StaleDataError):
-        return problem(409, "Conflict", "case: it changed while this request was acting on it; read it again "
-                       "and retry. Nothing was changed.")
-
-    @app.exception_handler(PoolTimeout)
-    async def _busy(request: Request, exc: PoolTimeout):
-        response = problem(503, "Busy", "server: every database connection is in use; retry in a moment. "
-                           "Nothing was changed.")
-        response.headers["Retry-After"] = "1"
-        return response
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception):  # pragma: no cover - a bug, never a design
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "the server failed; the error is logged. Nothing was changed.")
+    problems.install(app)
+    openapi.install(app)
 
     registry = CollectorRegistry()
     registry.register(OverdueCollector(rt))
@@ -223,13 +91,8 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
 
     @app.get("/readyz", tags=["operations"])
     def readyz():
-        checks = {}
-        try:
-            with rt.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - readiness reports, it does not raise
-            checks["database"] = f"unreachable: {type(exc).__name__}"
+        """Ready when the database takes writes (not down, not read-only) and the broker answers."""
+        checks = {"database": _database_state(rt)}
         if rt.settings.redis_url:
             try:
                 import redis
@@ -240,7 +103,8 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
                 checks["broker"] = f"unreachable: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
         if not ready:
-            return problem(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in checks.items()), checks=checks)
+            return problem(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in checks.items()),
+                           headers={"Retry-After": "5"}, checks=checks)
         return {"status": "ready", "checks": checks}
 
     from .auth.api import router as keys_router
@@ -255,3 +119,18 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
                    notifications_router, meetings_router):
         app.include_router(router)
     return app
+
+
+def _database_state(rt: Runtime) -> str:
+    """"ok", or why the database would refuse a write now."""
+    try:
+        with rt.engine.connect() as conn:
+            if rt.engine.dialect.name == "postgresql":
+                # on for a hot standby and under default_transaction_read_only alike
+                if conn.execute(text("SELECT current_setting('transaction_read_only')")).scalar() == "on":
+                    return "read-only: writes are refused (a replica, or default_transaction_read_only)"
+            else:
+                conn.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - readiness reports, it does not raise
+        return f"unreachable: {type(exc).__name__}"

@@ -35,8 +35,12 @@ def init() -> None:
     with rt.session() as session:
         counts = load_directory_rows(session, rt.directory)
         if rt.settings.admin_token:
-            keys.ensure_bootstrap_admin(session, rt.settings.admin_token)
-            admin_note = "admin key: CLOSEDLOOP_ADMIN_TOKEN"
+            try:
+                active = keys.ensure_bootstrap_admin(session, rt.settings.admin_token)
+            except keys.WeakSecret as exc:
+                raise click.ClickException(str(exc)) from None
+            admin_note = ("admin key: CLOSEDLOOP_ADMIN_TOKEN" if active else
+                          "CLOSEDLOOP_ADMIN_TOKEN was revoked and stays revoked; set a new value to use one")
         elif session.scalar(select(ApiKey).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))) is None:
             _, key = keys.issue(session, "admin", label="closedloop init")
             admin_note = f"first admin key (shown once): {key}"
@@ -72,6 +76,15 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from .auth.keys import WeakSecret, check_admin_token
+    from .config import Settings
+
+    token = Settings.from_env().admin_token
+    if token:
+        try:
+            check_admin_token(token)
+        except WeakSecret as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(f"closedloop on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run("service.asgi:app", host=host, port=port, workers=workers, log_level="info")
 

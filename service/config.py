@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from routing_rules import DEFAULT_RULES
 from routing_rules.language import Duration
 
+from .auth.limits import DEFAULT_RATES
 from .directory import DEFAULT_DIRECTORY
 
 
@@ -34,10 +35,15 @@ class Settings:
     # how long a resolved case waits for the enterprise before it closes as confirmed
     confirm_window: Duration = field(default_factory=lambda: Duration(5, "working_days"))
     max_body_bytes: int = 1_000_000
+    # how far past its deadline an extension may reach (calendar days)
+    max_extension_days: int = 90
     # how often a supervised (督办) tier-5 case is reminded
     supervision_interval: Duration = field(default_factory=lambda: Duration(3, "working_days"))
     sweep_batch: int = 200
     tracking_prefix: str | None = None  # default: the directory's city.tracking_prefix
+    # requests per key by role (auth/limits.py), and new cases per enterprise per local day
+    rate_limit: str = DEFAULT_RATES
+    daily_case_cap: int = 30
     notify: "NotifySettings" = field(default_factory=lambda: NotifySettings())
 
     @classmethod
@@ -54,9 +60,12 @@ class Settings:
             workday_end=_env("CLOSEDLOOP_WORKDAY_END", cls.workday_end),
             confirm_window=Duration.parse(_env("CLOSEDLOOP_CONFIRM_WINDOW", "5 working_days")),
             max_body_bytes=int(_env("CLOSEDLOOP_MAX_BODY_BYTES", "1000000")),
+            max_extension_days=int(_env("CLOSEDLOOP_MAX_EXTENSION_DAYS", "90")),
             supervision_interval=Duration.parse(_env("CLOSEDLOOP_SUPERVISION_INTERVAL", "3 working_days")),
             sweep_batch=int(_env("CLOSEDLOOP_SWEEP_BATCH", "200")),
             tracking_prefix=_env("CLOSEDLOOP_TRACKING_PREFIX"),
+            rate_limit=_env("CLOSEDLOOP_RATE_LIMIT", DEFAULT_RATES),
+            daily_case_cap=int(_env("CLOSEDLOOP_DAILY_CASE_CAP", "30")),
             notify=NotifySettings.from_env(),
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 class Problem(Exception):
     status = 400
     title = "Bad request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, **extra):
         super().__init__(detail)
@@ -50,3 +51,12 @@ class PreconditionFailed(Problem):
 class TooLarge(Problem):
     status = 413
     title = "Request too large"
+
+
+class TooManyRequests(Problem):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: float, **extra):
+        super().__init__(detail, retry_after=max(1, round(retry_after + 0.4)), **extra)
+        self.headers = {"Retry-After": str(self.extra["retry_after"])}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from routing_rules import ActiveRuleSet, load_ruleset
 
+from .auth.limits import Limiter
 from .config import Settings
 from .db import make_engine, make_sessionmaker, utcnow
 from .directory import Directory, load_directory
@@ -27,6 +28,7 @@ class Runtime:
     rules: ActiveRuleSet
     engine: Engine
     sessions: sessionmaker
+    limiter: Limiter
     clock: Callable[[], datetime] = field(default=utcnow)
     # started right after each commit that wrote outbox rows (notifications/dispatch.py)
     notifier: Callable[[list[int] | None], None] | None = None
@@ -41,7 +43,8 @@ class Runtime:
         rules = ActiveRuleSet(lambda: load_ruleset(settings.rules, vocabulary))
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
-        rt = cls(settings, directory, calendar, rules, engine, sessions, clock)
+        limiter = Limiter.build(settings.rate_limit, settings.daily_case_cap, settings.redis_url)
+        rt = cls(settings, directory, calendar, rules, engine, sessions, limiter, clock)
         if settings.redis_url:
             from .notifications.dispatch import CeleryNotifier
 

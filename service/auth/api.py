@@ -7,10 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..app import db, principal
+from ..deps import db, principal
 from ..directory.models import Department, MeetingSeries, Officer
 from ..enterprises.models import Enterprise
-from ..errors import Forbidden, Invalid
+from ..errors import Conflict, Forbidden, Invalid
+from ..fields import BodyId
 from . import keys
 from .models import ApiKey
 from .principal import Principal
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str = Field(description="enterprise, officer, department, secretary or admin")
-    enterprise_id: int | None = None
+    enterprise_id: BodyId | None = None
     officer_id: str | None = None
     department: str | None = None
     series: str | None = None

@@ -14,11 +14,18 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..errors import Invalid, NotFound, Unauthorized
+from ..errors import Conflict, Invalid, NotFound, Unauthorized
 from .models import ApiKey
 from .principal import ROLES, Principal
 
 BOOTSTRAP_ID = "admin-token"
+# the bootstrap token opens everything: at least this long, and at least 10^10 guesses by zxcvbn's
+# estimate (its "very unguessable"), which refuses words, keyboard walks, repeats and years
+MIN_TOKEN_LENGTH, MIN_TOKEN_GUESSES_LOG10 = 16, 10
+
+
+class WeakSecret(ValueError):
+    """CLOSEDLOOP_ADMIN_TOKEN is too easy to guess; the process refuses to start with it."""
 
 
 def digest(key: str) -> str:
@@ -42,14 +49,34 @@ def issue(session: Session, role: str, *, enterprise_id: int | None = None, offi
     return row, key
 
 
-def ensure_bootstrap_admin(session: Session, token: str) -> None:
-    """CLOSEDLOOP_ADMIN_TOKEN becomes the first admin key (and follows the variable if it changes)."""
+def check_admin_token(token: str) -> None:
+    """Refuse a bootstrap admin token that is short or guessable, saying why and how to make one."""
+    how = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise WeakSecret(f"CLOSEDLOOP_ADMIN_TOKEN: {len(token)} characters is too short (at least "
+                         f"{MIN_TOKEN_LENGTH}); {how}")
+    from zxcvbn import zxcvbn  # only at start; the estimate is not needed per request
+
+    estimate = zxcvbn(token[:100])
+    if estimate["guesses_log10"] < MIN_TOKEN_GUESSES_LOG10:
+        raise WeakSecret(f"CLOSEDLOOP_ADMIN_TOKEN: too easy to guess (about 10^{estimate['guesses_log10']:.0f} "
+                         f"guesses; at least 10^{MIN_TOKEN_GUESSES_LOG10} needed); {how}")
+
+
+def ensure_bootstrap_admin(session: Session, token: str) -> bool:
+    """CLOSEDLOOP_ADMIN_TOKEN becomes the first admin key and follows the variable when its value
+    changes. A revoked one stays revoked while the value is the same: revoking it is how an admin
+    retires a token that may have leaked, and a restart must not bring it back. Returns whether
+    the token is an active key."""
+    check_admin_token(token)
     row = session.get(ApiKey, BOOTSTRAP_ID)
+    hashed = digest(token)
     if row is None:
-        session.add(ApiKey(id=BOOTSTRAP_ID, key_hash=digest(token), role="admin", label="CLOSEDLOOP_ADMIN_TOKEN",
+        session.add(ApiKey(id=BOOTSTRAP_ID, key_hash=hashed, role="admin", label="CLOSEDLOOP_ADMIN_TOKEN",
                            created_at=utcnow()))
-    elif not hmac.compare_digest(row.key_hash, digest(token)) or row.revoked_at is not None:
-        row.key_hash, row.revoked_at = digest(token), None
+    elif not hmac.compare_digest(row.key_hash, hashed):
+        row.key_hash, row.revoked_at = hashed, None
+    return row is None or row.revoked_at is None
 
 
 _KEYS = ApiKey.__table__
@@ -81,9 +108,16 @@ def key_and(table, onclause, *columns):
 
 
 def revoke(session: Session, key_id: str) -> ApiKey:
-    row = session.get(ApiKey, key_id)
+    row = session.get(ApiKey, key_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"no API key with id '{key_id}'")
+        raise NotFound(f"key_id: no API key with id '{key_id}'")
     if row.revoked_at is None:
+        if row.role == "admin":
+            # locks the other active admin keys, so two concurrent revocations cannot both pass
+            others = session.scalars(select(_KEYS.c.id).where(
+                _KEYS.c.role == "admin", _KEYS.c.revoked_at.is_(None), _KEYS.c.id != key_id).with_for_update()).all()
+            if not others:
+                raise Conflict(f"key_id: '{key_id}' is the last active admin key; issue another admin key first, "
+                               "or nobody could manage keys any more")
         row.revoked_at = utcnow()
     return row

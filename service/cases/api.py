@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from ..app import db, principal, runtime
+from ..deps import db, principal, runtime
 from ..auth.keys import authenticate_with
 from ..auth.principal import Principal
 from ..errors import Invalid
+from ..fields import Id
 from ..notifications.api import delivery_log
 from ..runtime import Runtime
 from . import service, writes
@@ -63,6 +64,7 @@ def submit(body: CaseSubmission, request: Request,
         if idempotency_key is None:  # the case is one statement, its own transaction (cases/writes.py)
             writes.statement_per_transaction(session)
         p, row = authenticate_with(session, authorization, service.KEY_AND_OWN_ENTERPRISE)
+        rt.limiter.admit(p)
         case, replayed = service.submit(session, rt, p, body, idempotency_key,
                                         known=row if row.ent_id is not None else None)
         session.commit()
@@ -87,7 +89,7 @@ def list_cases(session: Session = Depends(db), p: Principal = Depends(principal)
 
 
 @router.get("/{case_id}", response_model=CaseDetail)
-def get_case(case_id: int, response: Response, session: Session = Depends(db), p: Principal = Depends(principal),
+def get_case(case_id: Id, response: Response, session: Session = Depends(db), p: Principal = Depends(principal),
              rt: Runtime = Depends(runtime)):
     """One case with its timeline."""
     case, _ = service.load(session, p, case_id)
@@ -100,7 +102,7 @@ def get_case(case_id: int, response: Response, session: Session = Depends(db), p
 
 
 def _action_endpoint(action: str, body_model: type):
-    def endpoint(case_id: int, body: body_model, response: Response,  # type: ignore[valid-type]
+    def endpoint(case_id: Id, body: body_model, response: Response,  # type: ignore[valid-type]
                  session: Session = Depends(db), p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
                  if_match: Annotated[str | None, Header()] = None):
         case = service.act(session, rt, p, case_id, action, body, _if_match(if_match))

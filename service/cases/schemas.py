@@ -6,7 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from ..fields import BodyId, Flag, Moment
 
 
 class _In(BaseModel):
@@ -15,7 +17,7 @@ class _In(BaseModel):
 
 class Attachment(_In):
     name: str = Field(min_length=1, max_length=200)
-    size: int | None = Field(None, ge=0)
+    size: StrictInt | None = Field(None, ge=0, le=10**12)
     content_type: str | None = Field(None, max_length=100)
     url: str | None = Field(None, max_length=1000)
 
@@ -26,7 +28,7 @@ class CaseSubmission(_In):
     category: str | None = Field(None, description="a category key from GET /v1/directory")
     amount: Decimal | None = Field(None, ge=0, le=Decimal("1e15"), description="yuan")
     urgency: Literal["normal", "urgent"] = "normal"
-    enterprise_id: int | None = Field(None, description="only when an officer files on an enterprise's behalf")
+    enterprise_id: BodyId | None = Field(None, description="only when an officer files on an enterprise's behalf")
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
 
 
@@ -51,18 +53,19 @@ class ResolveBody(_In):
 
 
 class ConfirmBody(_In):
-    satisfied: bool
-    rating: int | None = Field(None, ge=1, le=5, description="1–5; required when satisfied")
+    satisfied: Flag
+    rating: StrictInt | None = Field(None, ge=1, le=5, description="1–5; required when satisfied")
     comment: str | None = Field(None, max_length=5000)
 
 
 class ExtendBody(_In):
-    until: AwareDatetime = Field(description="the new deadline, with its time zone")
+    until: Moment = Field(description="the new deadline, with its time zone; at most "
+                          "CLOSEDLOOP_MAX_EXTENSION (default 90 days) past the current one")
     reason: str = Field(min_length=1, max_length=5000)
 
 
 class ApproveExtensionBody(_In):
-    approve: bool = True
+    approve: Flag = True
     reason: str | None = Field(None, max_length=5000)
 
 

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select, update
@@ -27,6 +27,7 @@ from ..auth.principal import Principal, co_department, relations, visible_cases
 from ..directory.models import Sitting
 from ..enterprises.models import Enterprise
 from ..errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from ..fields import MAX_ID
 from ..escalation import clock
 from ..escalation.ladder import TOP_TIER, enter_tier, place_new, restart_tier
 from ..notifications import outbox
@@ -135,6 +136,7 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
             return replay, True
 
     now = rt.clock()
+    rt.limiter.count_new_case(enterprise.id, now, rt.calendar.tz)
     decision = rt.rules.current.route(CaseInput(
         title=body.title, description=body.description, category=body.category, district=enterprise.district,
         key_project_level=enterprise.key_project_level, whitelisted=enterprise.whitelisted,
@@ -212,7 +214,10 @@ def decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not raw.startswith("c"):
             raise ValueError
-        return int(raw[1:])
+        case_id = int(raw[1:])
+        if not 0 < case_id <= MAX_ID:
+            raise ValueError
+        return case_id
     except ValueError:
         raise Invalid("cursor: not a cursor this API gave; pass next_cursor from the previous page") from None
 
@@ -347,7 +352,11 @@ def _extend(session, rt, case, body, now, p):
     if case.due_at is None or now >= case.due_at:
         raise Conflict("extensions are asked before the deadline; this one has passed", current_status=case.status)
     if body.until <= case.due_at:
-        raise Invalid(f"until: must be after the current deadline {case.due_at.isoformat()}")
+        raise Invalid(f"until: must be after the current deadline {_iso(case.due_at)}")
+    horizon = case.due_at + timedelta(days=rt.settings.max_extension_days)
+    if body.until > horizon:
+        raise Invalid(f"until: an extension reaches at most {rt.settings.max_extension_days} days past the current "
+                      f"deadline, so no later than {_iso(horizon)}; ask for less, or escalate the case")
     case.pending_extension = {"until": body.until.isoformat(), "reason": body.reason, "by": p.actor,
                               "at": now.isoformat()}
     return "extension_requested", dict(case.pending_extension)

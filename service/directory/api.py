@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ..app import principal, runtime
+from ..deps import principal, runtime
 from ..auth.principal import Principal
 from ..runtime import Runtime
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
-from ..app import db, principal, runtime
+from ..deps import db, principal, runtime
 from ..auth.principal import Principal
+from ..fields import Id
 from ..runtime import Runtime
 from . import service
 from .service import EnterpriseIn, EnterpriseOut
@@ -21,5 +22,5 @@ def register(body: EnterpriseIn, session: Session = Depends(db), p: Principal = 
 
 
 @router.get("/{enterprise_id}", response_model=EnterpriseOut)
-def get(enterprise_id: int, session: Session = Depends(db), p: Principal = Depends(principal)):
+def get(enterprise_id: Id, session: Session = Depends(db), p: Principal = Depends(principal)):
     return EnterpriseOut.model_validate(service.get(session, p, enterprise_id), from_attributes=True)

@@ -14,6 +14,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from ..auth.principal import Principal
 from ..directory.models import Officer
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..fields import Flag
 from ..runtime import Runtime
 from .models import Enterprise
 
@@ -25,9 +26,9 @@ class EnterpriseIn(BaseModel):
     district: str = Field(description="a district key from GET /v1/directory")
     industry: str | None = Field(None, max_length=60)
     key_project_level: Literal["none", "municipal", "provincial"] = "none"
-    whitelisted: bool = False
+    whitelisted: Flag = False
     officer_id: str | None = None
-    accept_invalid_check: bool = Field(
+    accept_invalid_check: Flag = Field(
         False, description="keep a code whose check character fails (some early real codes do); it is flagged")
 
     @field_validator("credit_code")
@@ -78,7 +79,7 @@ def register(session: Session, rt: Runtime, p: Principal, body: EnterpriseIn) ->
     if officer_id is not None and session.get(Officer, officer_id) is None:
         raise Invalid(f"officer_id: unknown officer '{officer_id}'")
     flagged = check_credit_code(body.credit_code, body.accept_invalid_check)
-    _refuse_duplicate(session, body.credit_code)
+    _refuse_duplicate(session, p, body.credit_code)
     ent = Enterprise(credit_code=body.credit_code, credit_code_flagged=flagged, name=body.name,
                      district=body.district, industry=body.industry, key_project_level=body.key_project_level,
                      whitelisted=body.whitelisted, officer_id=officer_id, created_at=rt.clock())
@@ -86,25 +87,31 @@ def register(session: Session, rt: Runtime, p: Principal, body: EnterpriseIn) ->
         with session.begin_nested():
             session.add(ent)
     except IntegrityError:  # registered concurrently
-        _refuse_duplicate(session, body.credit_code)
+        _refuse_duplicate(session, p, body.credit_code)
         raise
     return ent
 
 
-def _refuse_duplicate(session: Session, code: str) -> None:
+def _refuse_duplicate(session: Session, p: Principal, code: str) -> None:
+    """A code registered already: named to whoever may read that enterprise, only said to others
+    (who registered a firm is not every officer's business)."""
     existing = session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
-    if existing is not None:
+    if existing is None:
+        return
+    if may_read(p, existing):
         raise Conflict(f"credit_code: {code} is already registered as enterprise {existing.id} ({existing.name})",
                        enterprise_id=existing.id)
+    raise Conflict(f"credit_code: {code} is already registered, with another chief service officer; check the "
+                   "code, or ask an admin to move the enterprise to you")
+
+
+def may_read(p: Principal, ent: Enterprise) -> bool:
+    return (p.role == "admin" or (p.role == "enterprise" and p.enterprise_id == ent.id)
+            or (p.role == "officer" and p.officer_id == ent.officer_id))
 
 
 def get(session: Session, p: Principal, enterprise_id: int) -> Enterprise:
     ent = session.get(Enterprise, enterprise_id)
-    allowed = ent is not None and (
-        p.role == "admin"
-        or (p.role == "enterprise" and p.enterprise_id == ent.id)
-        or (p.role == "officer" and p.officer_id == ent.officer_id)
-    )
-    if not allowed:
-        raise NotFound(f"no enterprise {enterprise_id}")
+    if ent is None or not may_read(p, ent):
+        raise NotFound(f"enterprise_id: no enterprise {enterprise_id} that you may see")
     return ent

@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..app import db, principal, runtime
+from ..deps import db, principal, runtime
 from ..auth.principal import Principal
 from ..directory.models import Sitting
 from ..errors import Forbidden, Invalid, NotFound
+from ..fields import Id, Moment
 from ..runtime import Runtime
 from . import minutes as minutes_domain
 from . import render
@@ -50,8 +51,8 @@ class SittingList(BaseModel):
 
 class ExtraSitting(BaseModel):
     series: str
-    starts_at: datetime
-    agenda_closes_at: datetime | None = Field(None, description="default: the series' cut-off before the start")
+    starts_at: Moment = Field(description="within a year from now")
+    agenda_closes_at: Moment | None = Field(None, description="default: the series' cut-off before the start")
 
 
 class CancelBody(BaseModel):
@@ -88,6 +89,14 @@ def _docx(body: bytes, name: str) -> Response:
     return Response(body, media_type=DOCX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
+def _formats(*kinds: str) -> dict:
+    """The 200 answer of a document endpoint, one media type per ``format`` it serves."""
+    media = {"json": ("application/json", {"type": "object"}), "markdown": ("text/markdown", {"type": "string"}),
+             "html": ("text/html", {"type": "string"}), "docx": (DOCX, {"type": "string", "format": "binary"})}
+    return {200: {"description": "the document in the `format` asked for",
+                  "content": {media[k][0]: {"schema": media[k][1]} for k in kinds}}}
+
+
 def _no_pdf(format: str) -> None:
     if format == "pdf":
         raise Invalid("format: PDF is not produced here; use format=html and print it, or format=docx")
@@ -96,8 +105,8 @@ def _no_pdf(format: str) -> None:
 @router.get("", response_model=SittingList)
 def list_sittings(session: Session = Depends(db), p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
                   series: str | None = None, tier: Annotated[int | None, Query(ge=2, le=5)] = None,
-                  status: str | None = None, from_: Annotated[datetime | None, Query(alias="from")] = None,
-                  to: datetime | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100):
+                  status: str | None = None, from_: Annotated[Moment | None, Query(alias="from")] = None,
+                  to: Moment | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100):
     """Sittings of each series, soonest first; filters `series`, `tier`, `status`, `from`, `to`."""
     _staff(p)
     query = select(Sitting).order_by(Sitting.starts_at, Sitting.id).limit(limit)
@@ -132,13 +141,13 @@ def add_sitting(body: ExtraSitting, session: Session = Depends(db), p: Principal
 
 
 @router.get("/{meeting_id}", response_model=SittingOut)
-def get_one(meeting_id: int, session: Session = Depends(db), p: Principal = Depends(principal),
+def get_one(meeting_id: Id, session: Session = Depends(db), p: Principal = Depends(principal),
             rt: Runtime = Depends(runtime)):
     return sitting_out(rt, _readable(session, p, meeting_id))
 
 
 @router.post("/{meeting_id}/cancel")
-def cancel_sitting(meeting_id: int, body: CancelBody, session: Session = Depends(db),
+def cancel_sitting(meeting_id: Id, body: CancelBody, session: Session = Depends(db),
                    p: Principal = Depends(principal), rt: Runtime = Depends(runtime)):
     """Cancel a sitting not yet held: its cases move to the series' next sitting, marked carried over."""
     _admin(p)
@@ -148,8 +157,8 @@ def cancel_sitting(meeting_id: int, body: CancelBody, session: Session = Depends
     return {"sitting": sitting_out(rt, sitting), "moved": moved}
 
 
-@router.get("/{meeting_id}/agenda")
-def get_agenda(meeting_id: int, session: Session = Depends(db), p: Principal = Depends(principal),
+@router.get("/{meeting_id}/agenda", responses=_formats("json", "markdown", "html", "docx"))
+def get_agenda(meeting_id: Id, session: Session = Depends(db), p: Principal = Depends(principal),
                rt: Runtime = Depends(runtime), format: Format = "json",
                group_by: Literal["department", "district"] = "department"):
     """The agenda: as published at the cut-off, or the draft before it. `format`: json, markdown,
@@ -169,7 +178,7 @@ def get_agenda(meeting_id: int, session: Session = Depends(db), p: Principal = D
 
 
 @router.post("/{meeting_id}/minutes")
-def post_minutes(meeting_id: int, body: minutes_domain.MinutesIn, response: Response, session: Session = Depends(db),
+def post_minutes(meeting_id: Id, body: minutes_domain.MinutesIn, response: Response, session: Session = Depends(db),
                  p: Principal = Depends(principal), rt: Runtime = Depends(runtime)):
     """The sitting's decisions, one per case, applied once (see docs/meetings.md)."""
     _writable(session, p, meeting_id)
@@ -182,8 +191,8 @@ def post_minutes(meeting_id: int, body: minutes_domain.MinutesIn, response: Resp
             "outcome": minutes.outcome}
 
 
-@router.get("/{meeting_id}/minutes")
-def get_minutes(meeting_id: int, session: Session = Depends(db), p: Principal = Depends(principal),
+@router.get("/{meeting_id}/minutes", responses=_formats("json", "markdown", "docx"))
+def get_minutes(meeting_id: Id, session: Session = Depends(db), p: Principal = Depends(principal),
                 rt: Runtime = Depends(runtime), format: Literal["json", "markdown", "docx"] = "json"):
     """The minutes (会议纪要) with their decisions and supervision sheets."""
     m = view(session, rt, _readable(session, p, meeting_id))
@@ -194,8 +203,8 @@ def get_minutes(meeting_id: int, session: Session = Depends(db), p: Principal = 
     return m.model_dump(mode="json")
 
 
-@router.get("/{meeting_id}/supervision")
-def get_supervision(meeting_id: int, session: Session = Depends(db), p: Principal = Depends(principal),
+@router.get("/{meeting_id}/supervision", responses=_formats("json", "markdown", "docx"))
+def get_supervision(meeting_id: Id, session: Session = Depends(db), p: Principal = Depends(principal),
                     rt: Runtime = Depends(runtime), format: Literal["json", "markdown", "docx"] = "json"):
     """The supervision sheets (督办单) of the items the sitting assigned, with progress and status."""
     m = view(session, rt, _readable(session, p, meeting_id))

@@ -25,6 +25,7 @@ from ..cases.models import Case
 from ..cases.service import climb, mark_resolved, record_change
 from ..directory.models import Sitting
 from ..errors import Conflict, Invalid
+from ..fields import BodyId
 from ..runtime import Runtime
 from .agenda import title_of
 from .models import AgendaItem, Assignment, Minutes
@@ -37,7 +38,7 @@ DecisionName = Literal[tuple(machine.DECISIONS)]  # type: ignore[valid-type]
 
 
 class Decision(BaseModel):
-    case_id: int
+    case_id: BodyId
     decision: DecisionName
     note: str = Field("", max_length=2000, description="what the meeting said")
     lead_department: str | None = Field(None, description="assigned: the lead unit (牵头单位)")

@@ -10,7 +10,7 @@ only offers sittings whose agenda is still open).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -166,6 +166,9 @@ def add_extra(session: Session, rt: Runtime, series_key: str, starts_at: datetim
         raise Invalid("starts_at: give the time zone, e.g. 2026-12-04T15:00:00+08:00")
     from routing_rules.language import Duration
 
+    if not now <= starts_at <= now + timedelta(days=366):
+        raise Invalid("starts_at: an extra sitting starts between now and a year from now "
+                      f"(now is {now.isoformat(timespec='minutes')})")
     closes = agenda_closes_at or rt.calendar.before(starts_at, Duration.parse(series.agenda_closes_before))
     if closes <= now:
         raise Invalid("agenda_closes_at: the agenda of a new sitting must close in the future; "

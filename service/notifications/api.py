@@ -10,9 +10,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..app import db, principal, runtime
+from ..deps import db, principal, runtime
 from ..auth.principal import Principal
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..fields import Id
 from ..runtime import Runtime
 from .delivery import redeliver
 from .models import DEAD, DELIVERED, NO_CHANNEL, STATUSES, OutboxMessage
@@ -72,7 +73,8 @@ def delivery_log(session: Session, case_id: int, p: Principal) -> dict[int, list
 
 @router.get("", response_model=NotificationList)
 def list_notifications(session: Session = Depends(db), p: Principal = Depends(principal),
-                       case_id: int | None = None, status: str | None = None, after: int | None = None,
+                       case_id: Id | None = None, status: str | None = None,
+                       after: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100):
     """Notifications oldest first, filtered by case and status; page on with `after=next_cursor`."""
     _admin(p)
@@ -92,7 +94,7 @@ def list_notifications(session: Session = Depends(db), p: Principal = Depends(pr
 
 
 @router.post("/{notification_id}/redeliver", status_code=202, response_model=NotificationOut)
-def redeliver_notification(notification_id: int, response: Response, session: Session = Depends(db),
+def redeliver_notification(notification_id: Id, response: Response, session: Session = Depends(db),
                            p: Principal = Depends(principal), rt: Runtime = Depends(runtime)):
     """Send a dead (or already delivered) notification again, now, with a fresh count of tries."""
     _admin(p)

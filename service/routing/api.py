@@ -10,9 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from routing_rules import CaseInput, SourceErrors
 
-from ..app import principal, problem, runtime
+from ..deps import principal, runtime
+from ..problems import problem
 from ..auth.principal import Principal
 from ..errors import Forbidden
+from ..fields import Flag
 from ..runtime import Runtime
 
 router = APIRouter(prefix="/v1/routing", tags=["routing"])
@@ -21,7 +23,7 @@ router = APIRouter(prefix="/v1/routing", tags=["routing"])
 class EnterpriseAttributes(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key_project_level: Literal["none", "municipal", "provincial"] | None = None
-    whitelisted: bool | None = None
+    whitelisted: Flag | None = None
     industry: str | None = None
 
 

@@ -50,11 +50,11 @@ def test_init_then_demo_on_a_fresh_sqlite_file(tmp_path):
 
 def test_admin_token_from_the_environment(tmp_path):
     url = f"sqlite:///{tmp_path / 'token.sqlite3'}"
-    out = run("init", env={"CLOSEDLOOP_DATABASE_URL": url, "CLOSEDLOOP_ADMIN_TOKEN": "s3cret-token-value"})
+    out = run("init", env={"CLOSEDLOOP_DATABASE_URL": url, "CLOSEDLOOP_ADMIN_TOKEN": "s3cret-Tq8vW2mZr5Lx"})
     assert out.returncode == 0 and "CLOSEDLOOP_ADMIN_TOKEN" in out.stdout and "s3cret" not in out.stdout
-    rt = Runtime.build(Settings(database_url=url, admin_token="s3cret-token-value"))
+    rt = Runtime.build(Settings(database_url=url, admin_token="s3cret-Tq8vW2mZr5Lx"))
     with TestClient(create_app(rt)) as client:
-        assert client.get("/v1/directory", headers={"Authorization": "Bearer s3cret-token-value"}).status_code == 200
+        assert client.get("/v1/directory", headers={"Authorization": "Bearer s3cret-Tq8vW2mZr5Lx"}).status_code == 200
 
 
 def test_migrations_match_the_models(rt):

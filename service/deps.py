@@ -1,0 +1,44 @@
+"""What an endpoint asks FastAPI for: the runtime, a database session, and the caller.
+
+Kept apart from ``app.py`` so that the domains' routers import these without importing the
+application that imports them.
+"""
+
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from .auth.keys import authenticate
+from .auth.principal import Principal
+from .runtime import Runtime
+
+
+# ``runtime`` and ``db`` are async so that FastAPI does not hop to a worker thread for each of
+# them on every request (a sync dependency runs in the thread pool): opening a session does no
+# I/O, and closing one after its commit only returns the connection to the pool.
+async def runtime(request: Request) -> Runtime:
+    return request.app.state.rt
+
+
+async def db(rt: Runtime = Depends(runtime)) -> AsyncIterator[Session]:
+    """One session per request; handlers commit, anything else rolls back."""
+    session = rt.session()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)  # a rollback: a round trip, off the event loop
+        else:
+            session.close()
+
+
+def principal(request: Request, session: Session = Depends(db)) -> Principal:
+    """The caller, once its key is known and its rate allows this request."""
+    rt: Runtime = request.app.state.rt
+    p = authenticate(session, request.headers.get("authorization"))
+    rt.limiter.admit(p)
+    return p
