@@ -71,7 +71,7 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.rt = rt
-    app.add_middleware(RequestGuard, max_bytes=rt.settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_bytes=rt.settings.max_body_bytes, limiter=lambda: rt.limiter)
 
     problems.install(app)
     openapi.install(app)

@@ -39,6 +39,7 @@ async def db(rt: Runtime = Depends(runtime)) -> AsyncIterator[Session]:
 def principal(request: Request, session: Session = Depends(db)) -> Principal:
     """The caller, once its key is known and its rate allows this request."""
     rt: Runtime = request.app.state.rt
-    p = authenticate(session, request.headers.get("authorization"))
-    rt.limiter.admit(p)
+    authorization = request.headers.get("authorization")
+    p = authenticate(session, authorization)
+    rt.limiter.admit(p, authorization)
     return p

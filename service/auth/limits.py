@@ -151,22 +151,45 @@ class RedisBuckets:
 class Limiter:
     def __init__(self, rates: dict[str, Rate], daily_case_cap: int, buckets: Buckets):
         self.rates, self.daily_case_cap, self.buckets = rates, daily_case_cap, buckets
+        # keys this process refused, until when: their next requests are refused at the door,
+        # without a database or Redis round trip, so that a flood costs the service little
+        self._refused: dict[str, float] = {}
 
     @classmethod
     def build(cls, rates: str, daily_case_cap: int, redis_url: str | None) -> "Limiter":
         return cls(parse_rates(rates), daily_case_cap, RedisBuckets(redis_url) if redis_url else LocalBuckets())
 
-    def admit(self, p: Principal) -> None:
+    def admit(self, p: Principal, authorization: str | None = None) -> None:
         """Let the request through, or answer 429 with when to come back."""
         rate = self.rates.get(p.role) or self.rates.get("*")
         if rate is None:
             return
         wait = self.buckets.take(p.key_id, rate)
         if wait > 0:
-            raise TooManyRequests(
-                f"Authorization: this key may make {rate.per_second:g} requests a second (bursts of {rate.burst}); "
-                f"retry after {max(1, round(wait + 0.4))} s", retry_after=wait,
-                limit=f"{rate.per_second:g}/s, burst {rate.burst}")
+            if authorization:
+                now = time.monotonic()
+                if len(self._refused) > 10_000:
+                    self._refused = {k: t for k, t in self._refused.items() if t > now}
+                self._refused[authorization] = now + wait
+            raise self._too_many(rate, wait)
+
+    def refusing(self, authorization: str | None) -> TooManyRequests | None:
+        """The answer for a key this process refused a moment ago and that has not waited."""
+        until = self._refused.get(authorization) if authorization else None
+        if until is None:
+            return None
+        wait = until - time.monotonic()
+        if wait <= 0:
+            self._refused.pop(authorization, None)
+            return None
+        return TooManyRequests(f"Authorization: this key is over its rate limit; retry after "
+                               f"{max(1, round(wait + 0.4))} s", retry_after=wait)
+
+    @staticmethod
+    def _too_many(rate: Rate, wait: float) -> TooManyRequests:
+        return TooManyRequests(
+            f"Authorization: this key may make {rate.per_second:g} requests a second (bursts of {rate.burst}); "
+            f"retry after {max(1, round(wait + 0.4))} s", retry_after=wait, limit=f"{rate.per_second:g}/s, burst {rate.burst}")
 
     def count_new_case(self, enterprise_id: int, now: datetime, tz: ZoneInfo) -> None:
         """Count a new case against its enterprise's cap for the local day, or refuse it."""

@@ -64,7 +64,7 @@ def submit(body: CaseSubmission, request: Request,
         if idempotency_key is None:  # the case is one statement, its own transaction (cases/writes.py)
             writes.statement_per_transaction(session)
         p, row = authenticate_with(session, authorization, service.KEY_AND_OWN_ENTERPRISE)
-        rt.limiter.admit(p)
+        rt.limiter.admit(p, authorization)
         case, replayed = service.submit(session, rt, p, body, idempotency_key,
                                         known=row if row.ent_id is not None else None)
         session.commit()

@@ -314,6 +314,11 @@ def test_a_key_over_its_rate_gets_429_and_others_go_on(world, monkeypatch):
     assert r.status_code == 429  # intake checks the same bucket
     assert world.client.get("/v1/cases", headers=world.h("other-ent")).status_code == 200
     assert world.client.get("/v1/cases", headers=world.h("admin")).status_code == 200  # no admin limit set
+    # refused again at the door while it should be waiting: no key lookup, no bucket
+    bucket_calls = []
+    monkeypatch.setattr(world.rt.limiter.buckets, "take", lambda *a: bucket_calls.append(a) or 0.0)
+    r = world.client.get("/v1/enterprises/1", headers=world.h("ent"))
+    assert r.status_code == 429 and r.headers["Retry-After"] and bucket_calls == []
 
 
 def test_the_daily_cap_counts_new_cases_per_enterprise_and_local_day(world, monkeypatch):
@@ -355,3 +360,27 @@ def test_rate_limit_settings_are_read_or_refused():
     assert rates["enterprise"].per_second == 5 and rates["enterprise"].burst == 30 and rates["admin"].burst == 2
     with pytest.raises(ValueError, match="enterprise=fast"):
         parse_rates("enterprise=fast")
+
+
+# ---------------------------------------------------------------------------- 11. the contract
+def test_every_operation_declares_its_problem_answers(world):
+    doc = world.client.get("/openapi.json").json()
+    assert "Problem" in doc["components"]["schemas"] and "HTTPValidationError" not in doc["components"]["schemas"]
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            declared = {int(code) for code in op["responses"] if code[0] in "45"}
+            if path.startswith("/v1/"):
+                assert {401, 403, 429, 503} <= declared, (method, path)
+            if "{" in path:
+                assert 404 in declared, (method, path)
+            if op.get("parameters") or "requestBody" in op:
+                assert 422 in declared, (method, path)
+            if "requestBody" in op:
+                assert 413 in declared, (method, path)
+            if path.startswith("/v1/cases/{case_id}/"):
+                assert 412 in declared and 409 in declared, (method, path)
+            for code in declared:
+                assert list(op["responses"][str(code)]["content"]) == [PROBLEM], (method, path, code)
+    agenda = doc["paths"]["/v1/meetings/{meeting_id}/agenda"]["get"]["responses"]["200"]["content"]
+    assert set(agenda) == {"application/json", "text/markdown", "text/html",
+                           "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
