@@ -52,7 +52,7 @@ def directory_with_webhooks(path: Path, url: str) -> Path:
     from service.directory import DEFAULT_DIRECTORY
 
     data = yaml.safe_load(DEFAULT_DIRECTORY.read_text(encoding="utf-8"))
-    hook = {"kind": "webhook", "url": f"{url}/hook", "secret": "${CLOSEDLOOP_BENCH_HOOK_SECRET}"}
+    hook = {"kind": "webhook", "url": f"{url}/hook", "secret": "${CLOSEDLOOP_SECRET_BENCH_HOOK}"}
     for section in ("departments", "officers", "meeting_series"):
         for entry in data[section]:
             entry["channels"] = [hook]
@@ -139,7 +139,7 @@ def main() -> None:
     rows = []
     with scratch_database() as url:
         env = {**os.environ, **UNLIMITED, "CLOSEDLOOP_DATABASE_URL": url, "CLOSEDLOOP_REDIS_URL": redis_url,
-               "CLOSEDLOOP_DIRECTORY": str(directory), "CLOSEDLOOP_BENCH_HOOK_SECRET": secrets.token_hex(16),
+               "CLOSEDLOOP_DIRECTORY": str(directory), "CLOSEDLOOP_SECRET_BENCH_HOOK": secrets.token_hex(16),
                "CLOSEDLOOP_SWEEP_INTERVAL": "3600", "PYTHONPATH": str(ROOT)}
         key = enterprise_key(url, directory)
         try:

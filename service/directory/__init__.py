@@ -44,6 +44,15 @@ class TierEntry(_Entry):
 
 
 _ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+# A referenced value is sent to the host the channel names (in its URL, or as the key that signs for
+# it), so a reference may name only a variable made to be a channel secret — never the service's own
+# settings (CLOSEDLOOP_ADMIN_TOKEN, CLOSEDLOOP_DATABASE_URL, …) nor the machine's (HOME, PATH, …).
+_SECRET_VAR = re.compile(r"CLOSEDLOOP_(SECRET|WEBHOOK|WECOM|DINGTALK)_[A-Z0-9_]+")
+SECRET_VAR_RULE = "CLOSEDLOOP_SECRET_…, CLOSEDLOOP_WEBHOOK_…, CLOSEDLOOP_WECOM_… or CLOSEDLOOP_DINGTALK_…"
+
+
+def secret_var_allowed(name: str) -> bool:
+    return _SECRET_VAR.fullmatch(name) is not None
 
 
 class Channel(_Entry):
@@ -52,7 +61,8 @@ class Channel(_Entry):
 
     Secrets are never written here: ``secret`` must be a ``${ENV_VAR}`` reference, and a robot's
     URL carries its key as one (``...send?key=${CLOSEDLOOP_WECOM_LAND}``). They are read from the
-    environment when a message is sent."""
+    environment when a message is sent, and only from variables named as channel secrets
+    (:func:`secret_var_allowed`)."""
 
     name: str | None = Field(None, pattern=_KEY, description="unique per recipient; defaults to the kind")
     kind: Literal["webhook", "wecom", "dingtalk", "email"]
@@ -197,6 +207,12 @@ def _check_channels(directory: Directory, fail) -> None:
             if c.label in seen:
                 fail(here, f"two channels named '{c.label}' for one recipient; give each a distinct name")
             seen.add(c.label)
+            for field in ("url", "secret"):
+                for name in _ENV_REF.findall(getattr(c, field) or ""):
+                    if not secret_var_allowed(name):
+                        fail(here + (field,), f"${{{name}}} is not a channel secret: its value would be sent to "
+                                              f"the channel's host; put the secret in a variable named "
+                                              f"{SECRET_VAR_RULE} and refer to that")
             if c.kind == "email":
                 if not c.to:
                     fail(here, "an email channel needs 'to': the addresses it writes to")
@@ -272,4 +288,5 @@ def load_directory(path: Path | str | None = None) -> Directory:
     return directory
 
 
-__all__ = ["Channel", "DEFAULT_DIRECTORY", "Directory", "SourceError", "SourceErrors", "directory_path", "load_directory"]
+__all__ = ["Channel", "DEFAULT_DIRECTORY", "Directory", "SourceError", "SourceErrors", "directory_path",
+           "load_directory", "secret_var_allowed"]

@@ -20,6 +20,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
+from ..textsafe import markdown_text as md
 from .agenda import Agenda, Item
 from .minutes_view import MinutesView, Sheet
 
@@ -69,31 +70,28 @@ def history_lines(item: Item, tz: ZoneInfo) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- agenda: Markdown
+# Every piece of text that is not our own goes through md(): see service/textsafe.py.
 def agenda_markdown(a: Agenda, tz: ZoneInfo) -> str:
-    out = [f"# {a.title}议程", "",
+    out = [f"# {md(a.title)}议程", "",
            f"会议时间：{when(a.starts_at, tz)}　议程截止：{when(a.agenda_closes_at, tz)}"
            f"{'（已截止）' if a.published else '（草稿，截止前仍会变化）'}", "",
            f"共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。", ""]
     for gi, g in enumerate(a.groups, 1):
-        out += [f"## {cn_index(gi)}、{g.name}（{len(g.items)} 项）", "",
+        out += [f"## {cn_index(gi)}、{md(g.name)}（{len(g.items)} 项）", "",
                 "| " + " | ".join(c for c in AGENDA_COLUMNS if c not in ("问题简述", "办理经过")) + " |",
                 "|" + "---|" * (len(AGENDA_COLUMNS) - 2)]
         for i in g.items:
-            out.append(f"| {i.seq} | {i.tracking_no} | {_md(i.enterprise)}：{_md(i.matter)}{flags(i)} | "
-                       f"{i.overdue_days} | {wan(i.amount)} | {_md(units(i))} | {_md(i.ask)} |")
+            out.append(f"| {i.seq} | {md(i.tracking_no)} | {md(i.enterprise)}：{md(i.matter)}{md(flags(i))} | "
+                       f"{i.overdue_days} | {wan(i.amount)} | {md(units(i))} | {md(i.ask)} |")
         out.append("")
         for i in g.items:
-            out += [f"### {i.seq}. {i.tracking_no} {i.enterprise}：{i.matter} {flags(i)}".rstrip(), "",
-                    f"- 问题简述：{i.problem}", f"- 所在地：{i.district}；逾期 {i.overdue_days} 天"
+            out += [f"### {i.seq}. {md(i.tracking_no)} {md(i.enterprise)}：{md(i.matter)} {md(flags(i))}".rstrip(),
+                    "", f"- 问题简述：{md(i.problem)}", f"- 所在地：{md(i.district)}；逾期 {i.overdue_days} 天"
                     + (f"；涉及金额 {wan(i.amount)} 万元" if i.amount is not None else ""),
-                    f"- 牵头单位：{i.lead or '待明确'}" + (f"；协办单位：{'、'.join(i.co)}" if i.co else ""),
-                    "- 办理经过："] + [f"  - {line}" for line in history_lines(i, tz)] + [
-                    f"- 提请会议研究：{i.ask}", ""]
+                    f"- 牵头单位：{md(i.lead or '待明确')}" + (f"；协办单位：{md('、'.join(i.co))}" if i.co else ""),
+                    "- 办理经过："] + [f"  - {md(line)}" for line in history_lines(i, tz)] + [
+                    f"- 提请会议研究：{md(i.ask)}", ""]
     return "\n".join(out)
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 # ---------------------------------------------------------------------------- agenda: HTML
@@ -259,14 +257,14 @@ def _sheet_values(s: Sheet) -> dict[str, str]:
 
 
 def minutes_markdown(m: MinutesView) -> str:
-    out = [f"# {m.title}纪要", "", f"会议时间：{m.held}　记录时间：{m.recorded}", ""]
+    out = [f"# {md(m.title)}纪要", "", f"会议时间：{md(m.held)}　记录时间：{md(m.recorded)}", ""]
     if m.attendees:
-        out += [f"参会单位：{m.attendees}", ""]
+        out += [f"参会单位：{md(m.attendees)}", ""]
     if m.summary:
-        out += [m.summary, ""]
+        out += [md(m.summary), ""]
     out += ["## 议定事项", ""]
     for n, d in enumerate(m.decisions, 1):
-        out.append(f"{cn_index(n)}、{d.tracking_no} {d.enterprise}：{d.matter}。{d.text}")
+        out.append(f"{cn_index(n)}、{md(d.tracking_no)} {md(d.enterprise)}：{md(d.matter)}。{md(d.text)}")
         out.append("")
     if m.sheets:
         out += ["## 督办事项", ""] + [supervision_markdown_one(s) for s in m.sheets]
@@ -274,13 +272,15 @@ def minutes_markdown(m: MinutesView) -> str:
 
 
 def supervision_markdown_one(s: Sheet) -> str:
-    values = _sheet_values(s)
-    rows = "\n".join(f"| {label} | {_md(values[key]).replace(chr(10), '<br>')} |" for label, key in SHEET_FIELDS)
-    return f"### 督办单 {s.number}\n\n| 项目 | 内容 |\n|---|---|\n{rows}\n"
+    cells = {key: md(value) for key, value in _sheet_values(s).items()}
+    if s.progress:  # an entry a line; line breaks inside an entry are folded by md()
+        cells["progress"] = "<br>".join(md(p) for p in s.progress)
+    rows = "\n".join(f"| {label} | {cells[key]} |" for label, key in SHEET_FIELDS)
+    return f"### 督办单 {md(s.number)}\n\n| 项目 | 内容 |\n|---|---|\n{rows}\n"
 
 
 def supervision_markdown(m: MinutesView) -> str:
-    return "\n".join([f"# {m.title}督办单", ""] + [supervision_markdown_one(s) for s in m.sheets])
+    return "\n".join([f"# {md(m.title)}督办单", ""] + [supervision_markdown_one(s) for s in m.sheets])
 
 
 def minutes_docx(m: MinutesView) -> bytes:

@@ -28,7 +28,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from ..config import NotifySettings
-from ..directory import Channel
+from ..directory import SECRET_VAR_RULE, Channel, secret_var_allowed
 from .templates import Message
 
 # httpx logs every request line with its full URL at INFO; a robot's URL carries its key.
@@ -71,6 +71,8 @@ def resolve(value: str | None) -> str | None:
 
     def one(m: re.Match) -> str:
         name = m.group(1)
+        if not secret_var_allowed(name):  # the loader refuses it too; a Channel built in code did not pass there
+            raise ConfigError(f"environment variable {name} is not a channel secret (allowed: {SECRET_VAR_RULE})")
         found = os.environ.get(name)
         if not found:
             raise ConfigError(f"environment variable {name} is not set")

@@ -3,7 +3,9 @@ the enterprise, the tier, the deadline in local time, and what the reader must d
 
 A message is rendered when it is sent, from the payload written with the change (the case as it
 was then) and the directory's names; the same text goes to every channel, as Markdown for the
-robots and as plain text for e-mail.
+robots and as plain text for e-mail. In the Markdown every name and text from the payload is
+escaped (service/textsafe.py): an enterprise's title must not post a link or an image into an
+official group chat; the one link is ours, built from the public URL.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..directory import Directory
+from ..textsafe import chat_text as md
 
 # event type -> (title, what happened). Fields: {no} tracking number, {ent} enterprise, {title}
 # the demand, {tier} tier name, {due} deadline, {lead} lead department, {sitting} the meeting.
@@ -99,19 +102,22 @@ def local(ts: str | None, tz: ZoneInfo) -> str:
 def render_digest(payload: dict, tz: ZoneInfo) -> Message:
     """A secretary's digest of a published agenda (议程摘要)."""
     sitting = payload["sitting"]
-    heading = f"【会议议程】{sitting['title']}"
-    lines = [f"会议时间：{local(sitting['starts_at'], tz)}；议程已截止，共 {sitting['total']} 项"
-             f"（上次结转 {sitting['carried_over']} 项）。"]
     items = payload.get("items") or []
-    for i in items[:30]:
-        lines.append(f"{i['seq']}. {i['tracking_no']} {i['enterprise']}：{i['matter']}（牵头：{i['lead'] or '待明确'}；"
-                     f"逾期 {i['overdue_days']} 天）")
-    if len(items) > 30:
-        lines.append(f"……另有 {len(items) - 30} 项，见完整议程。")
-    lines.append("请审阅议程并通知参会单位。")
+
+    def lines(esc) -> list[str]:
+        out = [f"会议时间：{local(sitting['starts_at'], tz)}；议程已截止，共 {sitting['total']} 项"
+               f"（上次结转 {sitting['carried_over']} 项）。"]
+        for i in items[:30]:
+            out.append(f"{i['seq']}. {esc(i['tracking_no'])} {esc(i['enterprise'])}：{esc(i['matter'])}"
+                       f"（牵头：{esc(i['lead'] or '待明确')}；逾期 {i['overdue_days']} 天）")
+        if len(items) > 30:
+            out.append(f"……另有 {len(items) - 30} 项，见完整议程。")
+        return out + ["请审阅议程并通知参会单位。"]
+
+    heading = f"【会议议程】{sitting['title']}"
     link = sitting["link"]
-    text = "\n".join([heading, *lines, f"完整议程：{link}"])
-    markdown = "\n\n".join([f"### {heading}", *lines, f"[完整议程]({link})"])
+    text = "\n".join([heading, *lines(str), f"完整议程：{link}"])
+    markdown = "\n\n".join([f"### {md(heading)}", *lines(md), f"[完整议程]({link})"])
     return Message(heading, text, markdown, link)
 
 
@@ -137,18 +143,21 @@ def render(payload: dict, recipient_kind: str, recipient: str, directory: Direct
         "sitting": sitting_name or "会议", "confirm_due": local(case.get("confirm_due_at"), tz),
     }
     title, happened = HAPPENED.get(kind, ("诉求动态", "诉求 {no}“{title}”有新动态（" + kind + "）。"))
-    lines = [happened.format_map(fields)]
-    if kind == "escalated" and sitting_name:
-        lines.append(f"已列入{sitting_name}议程。")
-    if kind == "resolved" and data.get("resolution"):
-        lines.append(f"办理结果：{data['resolution']}")
-    lines.append(f"企业：{fields['ent']}；当前层级：第{fields['tier_no']}级 {fields['tier']}；"
-                 f"办理时限：{fields['due'] if case.get('due_at') else '不计时'}")
     todo = TODO.get((kind, reader(recipient_kind, recipient, case)))
-    if todo:
-        lines.append(todo.format_map(fields))
+
+    def lines(esc) -> list[str]:
+        f = {k: esc(v) if isinstance(v, str) else v for k, v in fields.items()}
+        out = [happened.format_map(f)]
+        if kind == "escalated" and sitting_name:
+            out.append(f"已列入{f['sitting']}议程。")
+        if kind == "resolved" and data.get("resolution"):
+            out.append(f"办理结果：{esc(str(data['resolution']))}")
+        out.append(f"企业：{f['ent']}；当前层级：第{f['tier_no']}级 {f['tier']}；"
+                   f"办理时限：{f['due'] if case.get('due_at') else '不计时'}")
+        return out + ([todo.format_map(f)] if todo else [])
+
     link = f"{public_url}/v1/cases/{case.get('id')}"
     heading = f"【{title}】{fields['no']}"
-    text = "\n".join([heading, *lines, f"详情：{link}"])
-    markdown = "\n\n".join([f"### {heading}", *lines, f"[查看详情]({link})"])
+    text = "\n".join([heading, *lines(str), f"详情：{link}"])
+    markdown = "\n\n".join([f"### {md(heading)}", *lines(md), f"[查看详情]({link})"])
     return Message(heading, text, markdown, link)

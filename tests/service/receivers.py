@@ -154,10 +154,10 @@ class SMTPReceiver:
 
 
 SECRETS = {
-    "CL_TEST_HOOK_SECRET": "hook-secret-7f3a9c",
-    "CL_TEST_WECOM_KEY": "wecom-key-5d2e81",
-    "CL_TEST_DING_TOKEN": "ding-token-c4b7a0",
-    "CL_TEST_DING_SECRET": "SECding-secret-93e1f2",
+    "CLOSEDLOOP_SECRET_TEST_HOOK": "hook-secret-7f3a9c",
+    "CLOSEDLOOP_WECOM_TEST_KEY": "wecom-key-5d2e81",
+    "CLOSEDLOOP_DINGTALK_TEST_TOKEN": "ding-token-c4b7a0",
+    "CLOSEDLOOP_DINGTALK_TEST_SECRET": "SECding-secret-93e1f2",
 }
 
 
@@ -169,14 +169,15 @@ def channel_directory(path: Path, base_url: str, email: bool = True) -> Path:
     from service.directory import DEFAULT_DIRECTORY
 
     data = yaml.safe_load(DEFAULT_DIRECTORY.read_text(encoding="utf-8"))
-    hook = lambda where: {"kind": "webhook", "url": f"{base_url}/{where}", "secret": "${CL_TEST_HOOK_SECRET}"}  # noqa: E731
+    hook = lambda where: {"kind": "webhook", "url": f"{base_url}/{where}",  # noqa: E731
+                          "secret": "${CLOSEDLOOP_SECRET_TEST_HOOK}"}
     for d in data["departments"]:
         d["channels"] = [hook(f"department/{d['key']}")]
         if d["key"] == "natural-resources":
             d["channels"] += [
-                {"kind": "wecom", "url": f"{base_url}/wecom?key=${{CL_TEST_WECOM_KEY}}"},
-                {"kind": "dingtalk", "url": f"{base_url}/dingtalk?access_token=${{CL_TEST_DING_TOKEN}}",
-                 "secret": "${CL_TEST_DING_SECRET}"},
+                {"kind": "wecom", "url": f"{base_url}/wecom?key=${{CLOSEDLOOP_WECOM_TEST_KEY}}"},
+                {"kind": "dingtalk", "url": f"{base_url}/dingtalk?access_token=${{CLOSEDLOOP_DINGTALK_TEST_TOKEN}}",
+                 "secret": "${CLOSEDLOOP_DINGTALK_TEST_SECRET}"},
             ] + ([{"kind": "email", "to": ["ziranziyuan@luohe.example.cn"]}] if email else [])
     for o in data["officers"]:
         o["channels"] = [hook(f"officer/{o['key']}")]

@@ -109,7 +109,7 @@ def test_a_routed_case_reaches_every_channel_signed_and_readable(notify, http, s
 
     (land,) = [r for r in http.on(LAND)]
     body = land.json()
-    assert verify_webhook(land, SECRETS["CL_TEST_HOOK_SECRET"])
+    assert verify_webhook(land, SECRETS["CLOSEDLOOP_SECRET_TEST_HOOK"])
     assert not verify_webhook(land, "another-secret")
     assert body["type"] == "routed" and body["case"]["tracking_no"] == c["tracking_no"]
     assert body["recipient"] == {"kind": "department", "key": "natural-resources"}
@@ -128,11 +128,11 @@ def test_a_routed_case_reaches_every_channel_signed_and_readable(notify, http, s
     assert not http.on("/enterprises")
 
     (wecom,) = http.on("/wecom")
-    assert wecom.path.endswith("key=" + SECRETS["CL_TEST_WECOM_KEY"])
+    assert wecom.path.endswith("key=" + SECRETS["CLOSEDLOOP_WECOM_TEST_KEY"])
     assert wecom.json()["msgtype"] == "markdown" and c["tracking_no"] in wecom.json()["markdown"]["content"]
     (ding,) = http.on("/dingtalk")
-    assert "access_token=" + SECRETS["CL_TEST_DING_TOKEN"] in ding.path
-    assert verify_dingtalk(ding.path, SECRETS["CL_TEST_DING_SECRET"])
+    assert "access_token=" + SECRETS["CLOSEDLOOP_DINGTALK_TEST_TOKEN"] in ding.path
+    assert verify_dingtalk(ding.path, SECRETS["CLOSEDLOOP_DINGTALK_TEST_SECRET"])
     assert ding.json()["msgtype"] == "markdown" and ding.json()["markdown"]["title"].startswith("【新诉求交办】")
 
     (rcpt, mail), = smtp.messages  # noqa: E999
@@ -352,19 +352,19 @@ def test_secrets_never_reach_logs_errors_or_answers(notify, http, caplog):
 
 
 def test_a_missing_secret_is_a_clear_dead_letter(notify, http, monkeypatch):
-    monkeypatch.delenv("CL_TEST_HOOK_SECRET")
+    monkeypatch.delenv("CLOSEDLOOP_SECRET_TEST_HOOK")
     c = notify.world.submit()
     notify.deliver()
     (row,) = notify.rows(case_id=c["id"], channel="department:natural-resources/webhook", event_type="routed")
-    assert row.status == "dead" and "CL_TEST_HOOK_SECRET is not set" in row.last_error
+    assert row.status == "dead" and "CLOSEDLOOP_SECRET_TEST_HOOK is not set" in row.last_error
     assert not http.on(LAND)
 
 
 def test_the_directory_refuses_a_secret_written_into_it(tmp_path):
     path = channel_directory(tmp_path / "d.yaml", "http://127.0.0.1:9")
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("${CL_TEST_HOOK_SECRET}", "plain-text-secret", 1)
-                    .replace("key=${CL_TEST_WECOM_KEY}", "key=abc123"), encoding="utf-8")
+    path.write_text(text.replace("${CLOSEDLOOP_SECRET_TEST_HOOK}", "plain-text-secret", 1)
+                    .replace("key=${CLOSEDLOOP_WECOM_TEST_KEY}", "key=abc123"), encoding="utf-8")
     line = next(i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
                 if "plain-text-secret" in text)
     with pytest.raises(SourceErrors) as err:
@@ -422,8 +422,9 @@ def test_the_webhook_receiver_command_checks_signatures(tmp_path):
                             stdout=subprocess.PIPE, text=True)
     try:
         assert "listening" in proc.stdout.readline()
-        os.environ["CL_TEST_RECEIVER_SECRET"] = "shared-secret-1"
-        channel = Channel(kind="webhook", url=f"http://127.0.0.1:{port}/hook", secret="${CL_TEST_RECEIVER_SECRET}")
+        os.environ["CLOSEDLOOP_SECRET_TEST_RECEIVER"] = "shared-secret-1"
+        channel = Channel(kind="webhook", url=f"http://127.0.0.1:{port}/hook",
+                          secret="${CLOSEDLOOP_SECRET_TEST_RECEIVER}")
         body = {"event_id": 7, "type": "routed", "recipient": {"kind": "department", "key": "taxation"},
                 "text": "【新诉求交办】LH-2026-000007"}
         sender = Sender(NotifySettings(timeout=5))
@@ -442,7 +443,7 @@ def test_the_webhook_receiver_command_checks_signatures(tmp_path):
         assert stale.status_code == 401
         sender.close()
     finally:
-        del os.environ["CL_TEST_RECEIVER_SECRET"]
+        del os.environ["CLOSEDLOOP_SECRET_TEST_RECEIVER"]
         proc.terminate()
         out = proc.communicate(timeout=10)[0]
     assert "OK delivery 41 event 7 routed → department:taxation" in out
@@ -502,4 +503,4 @@ def test_the_secretary_gets_the_agenda_digest_at_the_cut_off(notify, http):
     assert body["title"] == "【会议议程】第1次源汇区服务企业周例会"
     assert c["tracking_no"] in body["text"] and "漯河测试食品有限公司" in body["text"]
     assert body["link"].endswith("/agenda?format=html")
-    assert verify_webhook(got, SECRETS["CL_TEST_HOOK_SECRET"])
+    assert verify_webhook(got, SECRETS["CLOSEDLOOP_SECRET_TEST_HOOK"])
