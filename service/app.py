@@ -14,6 +14,7 @@ from sqlalchemy import text
 from . import openapi, problems
 from .auth.keys import ensure_bootstrap_admin
 from .escalation.metrics import OverdueCollector
+from .reports.metrics import ReportCollector
 from .problems import RequestGuard, problem
 from .runtime import Runtime
 
@@ -78,6 +79,7 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
 
     registry = CollectorRegistry()
     registry.register(OverdueCollector(rt))
+    registry.register(ReportCollector(rt))
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics():
@@ -113,10 +115,11 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
     from .enterprises.api import router as enterprises_router
     from .meetings.api import router as meetings_router
     from .notifications.api import router as notifications_router
+    from .reports.api import router as reports_router
     from .routing.api import router as routing_router
 
     for router in (keys_router, directory_router, enterprises_router, cases_router, routing_router,
-                   notifications_router, meetings_router):
+                   notifications_router, meetings_router, reports_router):
         app.include_router(router)
     return app
 

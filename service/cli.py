@@ -162,6 +162,72 @@ def agenda(sitting: str, fmt: str, group_by: str, output: str | None) -> None:
         click.echo(text)
 
 
+def _stdout_is_terminal() -> bool:
+    import sys
+
+    return sys.stdout.isatty()
+
+
+@main.command()
+@click.option("--period", help="a day (2026-11-30), an ISO week (2026-W48), a month (2026-11), a quarter (2026-Q4) "
+              "or a year (2026)  [default: this month; last month for the docx bulletin]")
+@click.option("--group-by", help="department, district, tier, officer, theme, category or city  "
+              "[default: department; the docx bulletin is always by department]")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx", "docx"]), default="json",
+              show_default=True, help="docx: the monthly bulletin (月度通报)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write to this file (default: stdout; "
+              "xlsx and docx only into a file or a pipe)")
+def report(period: str | None, group_by: str | None, fmt: str, output: str | None) -> None:
+    """The performance report of a period (绩效报表), or its bulletin as docx."""
+    from .errors import Invalid
+    from .reports import render
+    from .reports.measures import compute, parse_period
+
+    if fmt == "docx" and group_by not in (None, "department"):
+        raise click.UsageError("the bulletin (--format docx) is by department: leave out --group-by")
+    if fmt in ("xlsx", "docx") and not output and _stdout_is_terminal():
+        raise click.UsageError(f"--format {fmt} is a binary file, not for a terminal: give -o FILE "
+                               "(or redirect the output)")
+    rt = _runtime()
+    today = rt.calendar.local_date(rt.clock())
+    try:
+        p = parse_period(period or (render.last_month(rt) if fmt == "docx" else None), None, None, today)
+        with rt.session() as session:
+            built = compute(session, rt, p, group_by or "department")
+    except Invalid as exc:
+        raise click.UsageError(exc.detail) from None
+    _write_report(_report_content(built, rt, fmt), output)
+    if output:
+        click.echo(f"{output}: {render.file_name(built)}{'通报' if fmt == 'docx' else ''}, "
+                   f"{len(built.rows)} group(s)")
+
+
+def _report_content(report, rt, fmt: str) -> str | bytes:
+    import json
+
+    from .reports import render
+
+    if fmt in ("xlsx", "docx"):
+        from .reports.documents import bulletin_docx, report_xlsx
+
+        return (report_xlsx if fmt == "xlsx" else bulletin_docx)(report, rt)
+    if fmt == "csv":
+        return render.report_csv(report)
+    return json.dumps(render.report_json(report), ensure_ascii=False, indent=2)
+
+
+def _write_report(content: str | bytes, output: str | None) -> None:
+    if output is None:
+        click.echo(content, nl=isinstance(content, str))  # bytes go to the binary stream as they are
+        return
+    if isinstance(content, bytes):
+        with open(output, "wb") as f:
+            f.write(content)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as f:  # the CSV brings its own \r\n
+            f.write(content)
+
+
 @main.command("webhook-receiver")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9000, show_default=True, type=int)

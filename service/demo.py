@@ -2,7 +2,12 @@
 the same domain functions the API uses, on a clock that starts five days ago — so that the
 first cases are overdue and the server's sweep escalates them as it starts, while the resolved
 case is still inside its confirmation window. Every district's county meeting, some of the
-city's themed meetings and the joint meeting get cases on their next sitting's agenda."""
+city's themed meetings and the joint meeting get cases on their next sitting's agenda.
+
+Before them, a season: two months of cases handled the way offices handle them (accepted in time
+or late, resolved, confirmed or reopened, objected and reassigned, withdrawn, left to climb to
+supervision), so that the performance reports and their comparison with the period before have
+figures in every column."""
 
 from __future__ import annotations
 
@@ -69,16 +74,11 @@ def load(rt: Runtime, session: Session) -> bool:
     if session.scalar(select(Enterprise).where(Enterprise.name == ENTERPRISES[0][0])) is not None:
         return False
     rng = random.Random(2026)
+    ents = _enterprises(session, rng, utcnow() - timedelta(days=SEASON_DAYS + 1))
+    _season(session, rt, ents, rng)
     clock = _Clock(utcnow() - timedelta(days=5))
     drt = replace(rt, clock=clock)
     admin = Principal("demo", "admin")
-    ents = []
-    for name, district, industry, level, white, officer in ENTERPRISES:
-        ent = Enterprise(credit_code=credit_code(rng), name=name, district=district, industry=industry,
-                         key_project_level=level, whitelisted=white, officer_id=officer, created_at=clock())
-        session.add(ent)
-        ents.append(ent)
-    session.flush()
 
     def do(case, action, body, who=admin):
         cases.act(session, drt, who, case.id, action, body)
@@ -140,13 +140,113 @@ def load(rt: Runtime, session: Session) -> bool:
         if i < len(stories):
             stories[i](case)
         clock.advance(hours=2)
-    _meetings_held(session, drt, clock())
+    _meetings_held(session, drt, clock(), since=utcnow() - timedelta(days=5))
     return True
 
 
-def _meetings_held(session: Session, rt: Runtime, now: datetime) -> None:
+def _enterprises(session: Session, rng: random.Random, now: datetime) -> list[Enterprise]:
+    ents = [Enterprise(credit_code=credit_code(rng), name=name, district=district, industry=industry,
+                       key_project_level=level, whitelisted=white, officer_id=officer, created_at=now)
+            for name, district, industry, level, white, officer in ENTERPRISES]
+    session.add_all(ents)
+    session.flush()
+    return ents
+
+
+SEASON_DAYS = 62
+
+
+def _season(session: Session, rt: Runtime, ents: list[Enterprise], rng: random.Random) -> None:
+    """Two cases a working day for two months, each with a fate drawn at random (seeded), played on
+    a clock that moves through the actions in time order, with the sweep run every evening."""
+    from .errors import Problem
+    from .escalation.sweep import sweep
+
+    start = utcnow() - timedelta(days=SEASON_DAYS)
+    clock = _Clock(start)
+    drt = replace(rt, clock=clock)
+    admin = Principal("demo", "admin")
+    samples = [json.loads(line) for line in SAMPLES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    plan: list[tuple[datetime, int, int, str, object, str]] = []  # (when, order, case, action, body, who)
+    days = lambda lo, hi: timedelta(hours=rng.uniform(lo * 24, hi * 24))  # noqa: E731
+    n = 0
+    for day in range(SEASON_DAYS - 7):
+        moment = start + timedelta(days=day, hours=1)
+        if moment.astimezone(rt.calendar.tz).weekday() >= 5:
+            continue
+        for _ in range(2):
+            sample = samples[n % len(samples)]
+            n += 1
+            plan.append((moment + timedelta(minutes=n), n, 0, "submit", sample, "admin"))
+    # fates: what follows each submission (delays from it)
+    fates = [(0.55, [("accept", 0.1, 1.0), ("resolve", 1.0, 5.0), ("confirm", 5.5, 7.0)]),
+             (0.10, [("accept", 2.0, 6.0), ("resolve", 6.5, 9.0), ("confirm", 9.5, 11.0)]),
+             (0.08, []),  # nobody acts: the sweep takes it up the ladder to supervision
+             (0.08, [("object", 0.2, 0.8), ("reassign", 0.9, 1.5), ("accept", 1.6, 2.0), ("resolve", 2.5, 6.0)]),
+             (0.05, [("withdraw", 0.5, 3.0)]),
+             (0.14, [("accept", 0.1, 1.0), ("request-info", 1.1, 2.0), ("supplement", 2.5, 4.0),
+                     ("resolve", 4.5, 8.0)])]  # never confirmed: closed by default after the window
+    cases_by_order: dict[int, Case] = {}
+    for when, order, _, action, sample, _ in list(plan):
+        roll, acc = rng.random(), 0.0
+        for share, steps in fates:
+            acc += share
+            if roll <= acc:
+                break
+        if order <= 2:  # left to climb all five tiers, then put under supervision (督办) by hand
+            steps = [("escalate", 50, 50.5), ("escalate", 51, 51.5)]
+        for name, lo, hi in steps:
+            plan.append((when + days(lo, hi), order, 1, name, None, ""))
+    plan.sort(key=lambda p: (p[0], p[1], p[2]))
+    last_sweep = start
+    for when, order, _, action, sample, _ in plan:
+        if when > utcnow() - timedelta(days=6):
+            break
+        while last_sweep + timedelta(days=1) <= when:  # the evening sweeps in between
+            last_sweep += timedelta(days=1)
+            clock.now = last_sweep
+            session.commit()  # the sweep writes in sessions of its own (SQLite: one writer at a time)
+            sweep(drt, last_sweep)
+        clock.now = when
+        if action == "submit":
+            ent = ents[order % len(ents)]
+            body = CaseSubmission(title=sample["title"], description=sample["description"], enterprise_id=ent.id,
+                                  amount=[None, 1_200_000, 5_000_000][order % 3])
+            cases_by_order[order], _ = cases.submit(session, drt, admin, body)
+            continue
+        case = session.get(Case, cases_by_order[order].id)
+        who, body = _season_step(case, action, rng, admin)
+        try:
+            with session.begin_nested():
+                cases.act(session, drt, who, case.id, action, body)
+        except Problem:
+            pass  # the sweep moved it on meanwhile (escalated, closed): the office's step no longer applies
+    session.flush()
+
+
+def _season_step(case: Case, action: str, rng: random.Random, admin: Principal):
+    lead = Principal("demo-dept", "department", department=case.lead_department)
+    owner = Principal("demo-ent", "enterprise", enterprise_id=case.enterprise_id)
+    others = ["administrative-approval", "development-reform", "market-regulation", "human-resources"]
+    satisfied = rng.random() < 0.85
+    return {
+        "accept": (lead, EmptyBody()), "resolve": (lead, ResolveBody(resolution="已按企业诉求办结，并电话回访")),
+        "confirm": (owner, ConfirmBody(satisfied=satisfied, rating=rng.choice([4, 5]) if satisfied else
+                                       rng.choice([1, 2, 3]), comment="感谢" if satisfied else "问题仍未解决")),
+        "object": (lead, ReasonBody(reason="该事项不属于本部门职责")),
+        "reassign": (admin, ReassignBody(lead_department=rng.choice(
+            [d for d in others if d != case.lead_department]))),
+        "withdraw": (owner, OptionalReasonBody(reason="问题已自行解决")),
+        "request-info": (lead, TextBody(text="请补充相关证明材料")),
+        "supplement": (owner, TextBody(text="已补充材料")),
+        "escalate": (admin, ReasonBody(reason="久拖未决，提请市党政联席会挂牌督办")),
+    }[action]
+
+
+def _meetings_held(session: Session, rt: Runtime, now: datetime, since: datetime) -> None:
     """Publish the agendas whose cut-off the demo's clock has passed, and give the first sitting
-    already held its minutes: its first item assigned (交办), the rest carried over."""
+    held since ``since`` (the season's sittings are history) its minutes: its first item
+    assigned (交办), the rest carried over."""
     from .directory.models import Sitting
     from .meetings import minutes
     from .meetings.models import AgendaItem
@@ -156,8 +256,8 @@ def _meetings_held(session: Session, rt: Runtime, now: datetime) -> None:
                           .order_by(Sitting.starts_at))
     for sitting in list(due):
         publish(session, rt, sitting, now)
-    for sitting in session.scalars(select(Sitting).where(Sitting.status == "published", Sitting.starts_at <= now)
-                                   .order_by(Sitting.starts_at)):
+    for sitting in session.scalars(select(Sitting).where(Sitting.status == "published", Sitting.starts_at <= now,
+                                                         Sitting.starts_at >= since).order_by(Sitting.starts_at)):
         items = list(session.scalars(select(AgendaItem.case_id).where(AgendaItem.sitting_id == sitting.id)))
         first = session.get(Case, items[0]) if items else None
         if first is None or not first.lead_department:

@@ -7,6 +7,7 @@ from .directory.models import Department, District, MeetingSeries, Officer, Sitt
 from .enterprises.models import Enterprise
 from .meetings.models import AgendaItem, Assignment, Minutes
 from .notifications.models import Circuit, OutboxMessage
+from .reports.models import CaseFact
 
-__all__ = ["AgendaItem", "ApiKey", "Assignment", "Minutes", "Base", "Case", "CaseEvent", "CaseTier", "Department", "District", "Enterprise",
+__all__ = ["AgendaItem", "ApiKey", "Assignment", "Minutes", "Base", "Case", "CaseEvent", "CaseFact", "CaseTier", "Department", "District", "Enterprise",
            "Circuit", "IdempotencyRecord", "MeetingSeries", "Officer", "OutboxMessage", "Sitting", "TrackingCounter"]

@@ -31,6 +31,8 @@ from ..fields import MAX_ID
 from ..escalation import clock
 from ..escalation.ladder import TOP_TIER, enter_tier, place_new, restart_tier
 from ..notifications import outbox
+from ..reports import facts
+from ..reports.models import CaseFact
 from ..runtime import Runtime
 from . import machine, writes
 from .models import Case, CaseEvent, IdempotencyRecord, TrackingCounter
@@ -43,6 +45,9 @@ def record(session: Session, case: Case, type_: str, actor: str, now: datetime, 
     """Append an event and owe its notifications (written at commit, same transaction)."""
     event = CaseEvent(case_id=case.id, type=type_, at=now, actor=actor, data=data or {})
     session.add(event)
+    fact = facts.fact_for(case, type_, now, event.data)
+    if fact is not None:
+        session.add(CaseFact(**fact))
     outbox.stage(session, case, event, secretary_series)
     return event
 
@@ -281,7 +286,8 @@ def record_change(session: Session, case: Case, type_: str, actor: str, now: dat
 
 def _accept(session, rt, case, body, now, p):
     case.accepted_at = case.accepted_at or now
-    return "accepted", {}
+    # the first response (响应) in time: accepted before the tier's deadline
+    return "accepted", {"on_time": case.due_at is None or now <= case.due_at}
 
 
 def _comment(session, rt, case, body, now, p):
@@ -305,11 +311,17 @@ def _resolve(session, rt, case, body, now, p):
 def mark_resolved(rt: Runtime, case: Case, resolution: str, now: datetime) -> dict:
     """Resolved (by its lead, or by a meeting): the clock pauses and the enterprise's
     confirmation window opens."""
+    # in time if before the deadline in force (extensions included; a paused clock with time left)
+    on_time = now <= case.due_at if case.due_at is not None else bool(case.paused_remaining)
+    due = case.due_at
     clock.pause(rt, case, now)
     case.resolution = resolution
     case.resolved_at = now
     case.confirm_due_at, _ = rt.calendar.after(now, rt.settings.confirm_window)
-    return {"resolution": resolution, "confirm_due_at": _iso(case.confirm_due_at)}
+    # the handling time (办理用时): working days since submission, what the reports count
+    working_days = round(rt.calendar.working_seconds_between(case.created_at, now) / 86400, 2)
+    return {"resolution": resolution, "confirm_due_at": _iso(case.confirm_due_at), "due_at": _iso(due),
+            "on_time": on_time, "working_days": working_days}
 
 
 def _confirm(session, rt, case, body, now, p):

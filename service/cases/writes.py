@@ -4,7 +4,7 @@ the database allows. Intake is the hot path (docs/benchmarks.md, Intake).
 
 - PostgreSQL: **one statement** — data-modifying CTEs take the next number from the per-year
   counter (locking its row until the commit), insert the case with it, its tier record, its
-  events, and the outbox rows with the new ids patched into their payloads. In a session that
+  events, its report fact (reports/facts.py: received), and the outbox rows with the new ids patched into their payloads. In a session that
   ``statement_per_transaction`` set up (the API's intake without an Idempotency-Key), that
   statement is its own transaction: PostgreSQL commits it as it ends, so the counter row is
   never locked while the client is between round trips, and no BEGIN or COMMIT travels.
@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from ..db import UTCDateTime
 from ..notifications import outbox
+from ..reports import facts
+from ..reports.models import CaseFact
 from .models import Case, CaseEvent, CaseTier
 
 
@@ -96,6 +98,8 @@ def write_new(session: Session, case: NewCase, events: list[NewEvent], now: date
     session.execute(_INSERT_TIER, dict(case_id=case.id, tier=case.tier, entered_at=now, reason="routed"))
     for event_id, e in zip(ids, events, strict=True):
         e.id = event_id
+        if (fact := facts.fact_for(case, e.type, now, e.data)) is not None:
+            session.execute(_INSERT_FACT, fact)
     # Last, so that the counter row stays locked only for the commit that follows.
     case.tracking_no = next_tracking_no(session, prefix, year)
     session.execute(_SET_TRACKING_NO, dict(case_id=case.id, tracking_no=case.tracking_no))
@@ -112,6 +116,7 @@ def _event(e: NewEvent, now: datetime, event_id: int | None = None) -> SimpleNam
 _INSERT_CASE = insert(Case.__table__).returning(Case.__table__.c.id)
 _INSERT_EVENTS = insert(CaseEvent.__table__).returning(CaseEvent.__table__.c.id, sort_by_parameter_order=True)
 _INSERT_TIER = insert(CaseTier.__table__)
+_INSERT_FACT = insert(CaseFact.__table__)
 _SET_TRACKING_NO = (update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
                     .values(tracking_no=bindparam("tracking_no")))
 
@@ -158,7 +163,11 @@ WITH n AS (
     SELECT {", ".join("r." + c for c in columns)},
            CAST(:prefix AS TEXT) || '-' || CAST(:year AS TEXT) || '-' || lpad(n.value::text, 6, '0')
     FROM n, jsonb_populate_record(NULL::cases, CAST(:case AS JSONB)) AS r
-    RETURNING id, tracking_no, tier
+    RETURNING id, tracking_no, tier, lead_department, district, officer_id, theme, category
+), f AS (
+    INSERT INTO case_facts (case_id, kind, at, lead_department, district, officer_id, tier, theme, category)
+    SELECT c.id, 'submitted', CAST(:now AS TIMESTAMPTZ), c.lead_department, c.district, c.officer_id, c.tier,
+           c.theme, c.category FROM c
 ), t AS (
     INSERT INTO case_tiers (case_id, tier, entered_at, reason)
     SELECT c.id, c.tier, CAST(:now AS TIMESTAMPTZ), 'routed' FROM c

@@ -43,6 +43,7 @@ from ..cases.service import close_unconfirmed, record
 from ..directory.models import Sitting
 from ..errors import Conflict
 from ..notifications import outbox
+from ..reports import facts
 from ..runtime import Runtime
 from .ladder import TOP_TIER, enter_tier
 from .metrics import observe_escalation
@@ -79,6 +80,7 @@ _ESCALATION_COLUMNS = (
     Case.id, Case.tracking_no, Case.enterprise_id, Case.district, Case.officer_id, Case.title, Case.status,
     Case.tier, Case.lead_department, Case.co_departments, Case.sla_policy, Case.theme, Case.sitting_id,
     Case.due_at, Case.supervised, Case.version, Case.escalated_at, Case.confirm_due_at,  # + what notices show
+    Case.category,  # + what the report facts count under
 )
 
 
@@ -131,7 +133,7 @@ def escalate_due(rt: Runtime, now: datetime, report: SweepReport, batch: int,
 
 
 class _Writes:
-    """A batch's new rows besides the cases' own (events, tier records, outbox), written with
+    """A batch's new rows besides the cases' own (events, tier records, report facts, outbox), written with
     COPY on PostgreSQL: a burst of thousands of escalations is bound by these inserts."""
 
     def __init__(self, directory=None) -> None:
@@ -160,6 +162,10 @@ class _Writes:
                     payload = json.dumps(rows[0]["payload"], ensure_ascii=False) if rows else None
                     outbox_rows += [(r["event_id"], r["case_id"], r["recipient_kind"], r["recipient"], r["channel"],
                                      r["event_type"], payload, r["status"], 0, at, at) for r in rows]
+            with cursor.copy(f"COPY case_facts ({', '.join(facts.COLUMNS)}) FROM STDIN") as copy:
+                for case, kind, at, data, _ in self.events:
+                    if (fact := facts.fact_for(case, kind, at, data)) is not None:
+                        copy.write_row(tuple(fact[c] for c in facts.COLUMNS))
             with cursor.copy("COPY outbox (event_id, case_id, recipient_kind, recipient, channel, event_type, "
                              "payload, status, attempts, next_attempt_at, created_at) FROM STDIN") as copy:
                 for row in outbox_rows:

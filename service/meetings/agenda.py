@@ -66,6 +66,27 @@ class Group(BaseModel):
     items: list[Item]
 
 
+class Figures(BaseModel):
+    """本期数据: the figures the meeting opens with — its scope's (the county, or the city) from the
+    first of the month to the agenda's cut-off, computed by the performance reports (one source)."""
+
+    scope: str
+    period: str
+    received: int
+    resolved: int
+    resolution_rate: float | None
+    on_time_rate: float | None
+    satisfaction_rate: float | None
+    overdue_now: int
+    supervised: int
+
+    def sentence(self) -> str:
+        pct = lambda x: "—" if x is None else f"{x * 100:.1f}%"  # noqa: E731
+        return (f"本期数据（{self.scope}，{self.period}）：受理 {self.received} 件，办结 {self.resolved} 件，"
+                f"办结率 {pct(self.resolution_rate)}，按时办结率 {pct(self.on_time_rate)}，"
+                f"满意率 {pct(self.satisfaction_rate)}；当前超期 {self.overdue_now} 件，本期督办 {self.supervised} 件。")
+
+
 class Agenda(BaseModel):
     sitting_id: int
     series: str
@@ -83,6 +104,7 @@ class Agenda(BaseModel):
     total: int
     carried_over: int
     groups: list[Group]
+    figures: Figures | None = None
 
 
 @dataclass
@@ -102,7 +124,7 @@ def title_of(series_name: str, number: int) -> str:
 
 
 def assemble(sitting, series, files: list[CaseFile], directory: Directory, now: datetime,
-             group_by: str = "department", published: bool = False) -> Agenda:
+             group_by: str = "department", published: bool = False, figures: Figures | None = None) -> Agenda:
     names = _Names(directory)
     items = [_item(f, sitting, names, now) for f in files]
     items.sort(key=_importance)
@@ -124,7 +146,8 @@ def assemble(sitting, series, files: list[CaseFile], directory: Directory, now: 
         tier_name=names.tiers.get(series.tier, ""), number=sitting.number, title=title_of(series.name, sitting.number),
         starts_at=sitting.starts_at, agenda_closes_at=sitting.agenda_closes_at, status=sitting.status,
         published=published, generated_at=now, group_by=group_by, total=len(items),
-        carried_over=sum(1 for i in items if i.carried_from is not None), groups=list(groups.values()))
+        carried_over=sum(1 for i in items if i.carried_from is not None), groups=list(groups.values()),
+        figures=figures)
 
 
 def _importance(item: Item) -> tuple:

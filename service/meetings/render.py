@@ -76,6 +76,8 @@ def agenda_markdown(a: Agenda, tz: ZoneInfo) -> str:
            f"会议时间：{when(a.starts_at, tz)}　议程截止：{when(a.agenda_closes_at, tz)}"
            f"{'（已截止）' if a.published else '（草稿，截止前仍会变化）'}", "",
            f"共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。", ""]
+    if a.figures is not None:
+        out += [md(a.figures.sentence()), ""]
     for gi, g in enumerate(a.groups, 1):
         out += [f"## {cn_index(gi)}、{md(g.name)}（{len(g.items)} 项）", "",
                 "| " + " | ".join(c for c in AGENDA_COLUMNS if c not in ("问题简述", "办理经过")) + " |",
@@ -108,6 +110,8 @@ def agenda_html(a: Agenda, tz: ZoneInfo) -> str:
              f"<p>会议时间：{e(when(a.starts_at, tz))}　议程截止：{e(when(a.agenda_closes_at, tz))}"
              f"{'（已截止）' if a.published else '（草稿）'}</p>",
              f"<p>共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。</p>"]
+    if a.figures is not None:
+        parts.append(f"<p class='figures'>{e(a.figures.sentence())}</p>")
     for gi, g in enumerate(a.groups, 1):
         parts.append(f"<h2>{cn_index(gi)}、{e(g.name)}（{len(g.items)} 项）</h2><table><tr>"
                      + "".join(f"<th>{c}</th>" for c in AGENDA_COLUMNS) + "</tr>")
@@ -230,6 +234,8 @@ def agenda_docx(a: Agenda, tz: ZoneInfo) -> bytes:
     doc.add_paragraph(f"会议时间：{when(a.starts_at, tz)}　议程截止：{when(a.agenda_closes_at, tz)}"
                       f"{'（已截止）' if a.published else '（草稿）'}")
     doc.add_paragraph(f"共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。")
+    if a.figures is not None:
+        doc.add_paragraph(a.figures.sentence())
     for gi, g in enumerate(a.groups, 1):
         doc.add_heading(f"{cn_index(gi)}、{g.name}（{len(g.items)} 项）", level=1)
         rows = [[str(i.seq), i.tracking_no, f"{i.enterprise}：{i.matter}{flags(i)}", i.problem,

@@ -24,7 +24,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..escalation.ladder import restart_tier
 from ..notifications import outbox
 from ..runtime import Runtime
-from .agenda import Agenda, CaseFile, assemble, title_of
+from .agenda import Agenda, CaseFile, Figures, assemble, title_of
 from .models import AgendaItem
 from .sittings import CANCELLED, PUBLISHED, SCHEDULED, next_number, next_sitting
 
@@ -94,8 +94,28 @@ def agenda(session: Session, rt: Runtime, sitting: Sitting, group_by: str = "dep
     if sitting.agenda is not None and sitting.agenda.get("group_by") == group_by:
         return Agenda.model_validate(sitting.agenda)
     items = agenda_case_ids(session, sitting)
-    return assemble(sitting, series_of(rt, sitting), case_files(session, sitting, items), rt.directory, rt.clock(),
-                    group_by, published=sitting.published_at is not None)
+    series = series_of(rt, sitting)
+    return assemble(sitting, series, case_files(session, sitting, items), rt.directory, rt.clock(),
+                    group_by, published=sitting.published_at is not None,
+                    figures=figures_for(session, rt, sitting, series))
+
+
+def figures_for(session: Session, rt: Runtime, sitting: Sitting, series) -> Figures:
+    """The scope's figures from the first of the month to the agenda's cut-off (the whole previous
+    month when the cut-off falls on the first): a county meeting its district's, the others the city's."""
+    from ..reports.measures import Period, compute
+
+    last = rt.calendar.local_date(sitting.agenda_closes_at)
+    first = last.replace(day=1) if last.day > 1 else (last - timedelta(days=1)).replace(day=1)
+    period = Period(first, last, f"{first.isoformat()}..{last.isoformat()}")
+    district = series.district if series.tier == 2 else None
+    total = compute(session, rt, period, "city", district=district, now=min(rt.clock(), sitting.agenda_closes_at),
+                    overdue_limit=0).city
+    return Figures(scope=total.name, period=f"{first.month}月{first.day}日至{last.month}月{last.day}日",
+                   received=total.counts["received"], resolved=total.counts["resolved"],
+                   resolution_rate=total.rates["resolution_rate"], on_time_rate=total.rates["on_time_rate"],
+                   satisfaction_rate=total.rates["satisfaction_rate"], overdue_now=total.figures["overdue_now"],
+                   supervised=total.counts["supervised"])
 
 
 # ---------------------------------------------------------------------------- the beat's step
@@ -140,7 +160,8 @@ def publish(session: Session, rt: Runtime, sitting: Sitting, now: datetime) -> A
     items = {i.case_id: i for i in session.scalars(select(AgendaItem).where(AgendaItem.sitting_id == sitting.id))}
     series = series_of(rt, sitting)
     sitting.status, sitting.published_at = PUBLISHED, now
-    model = assemble(sitting, series, case_files(session, sitting, items), rt.directory, now, published=True)
+    model = assemble(sitting, series, case_files(session, sitting, items), rt.directory, now, published=True,
+                     figures=figures_for(session, rt, sitting, series))
     sitting.agenda = model.model_dump(mode="json")
     outbox.stage_digest(session, sitting, series.key, digest(model, rt.settings.notify.public_url), now)
     return model

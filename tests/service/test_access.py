@@ -38,7 +38,7 @@ BEFORE = {"request-info": ["accept"], "resolve": ["accept"], "supplement": ["acc
 
 
 def test_the_document_covers_every_endpoint_and_action():
-    assert len(MATRIX) == 22 + len(ACTIONS)
+    assert len(MATRIX) == 25 + len(ACTIONS)
     for action in ACTIONS:
         assert f"POST /v1/cases/{{id}}/{action}" in MATRIX
 
@@ -97,7 +97,7 @@ def test_enterprises_directory_routing_and_keys(world):
     e = world.enterprises["漯河测试食品有限公司"]
     got: dict[str, dict[str, str]] = {k: {} for k in MATRIX if not k.startswith("POST /v1/cases")
                                        and k not in ("GET /v1/cases", "GET /v1/cases/{id}")
-                                       and "/v1/meetings" not in k}
+                                       and "/v1/meetings" not in k and "/v1/reports" not in k}
     codes = iter(valid_code(f"91411100MA{n:07d}") for n in range(len(COLUMNS)))
     dead = dead_notification(world)
     for who in COLUMNS:
@@ -201,6 +201,26 @@ def test_meetings(world):
             "GET /v1/meetings/{id}/supervision": lambda: world.client.get(f"/v1/meetings/{sid}/supervision", headers=h),
             "POST /v1/meetings/{id}/cancel": lambda: world.client.post(
                 f"/v1/meetings/{world.case(case['id'])['sitting_id']}/cancel", json={"reason": "改期"}, headers=h),
+        }
+        for name in rows:
+            r = calls[name]()
+            assert r.status_code < 500, r.text
+            got[name][who] = outcome(r.status_code)
+    for name in rows:
+        assert got[name] == MATRIX[name], name
+
+
+def test_reports(world):
+    prepared_case(world)
+    rows = [k for k in MATRIX if "/v1/reports" in k]
+    got: dict[str, dict[str, str]] = {k: {} for k in rows}
+    for who in COLUMNS:
+        h = world.h(who)
+        calls = {
+            "GET /v1/reports/performance": lambda: world.client.get("/v1/reports/performance", headers=h),
+            "GET /v1/reports/performance?group_by=district": lambda: world.client.get(
+                "/v1/reports/performance?group_by=district", headers=h),
+            "GET /v1/reports/bulletin": lambda: world.client.get("/v1/reports/bulletin?period=2026-11", headers=h),
         }
         for name in rows:
             r = calls[name]()
