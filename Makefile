@@ -22,12 +22,26 @@ test: $(STAMP)
 	$(BIN)/closedloop rules test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The embedded default: SQLite in var/, the Luohe directory and rules, demo data, demo keys.
+# The embedded default: SQLite in var/, the Luohe directory and rules, demo data, demo keys, and
+# a webhook receiver on PORT+1 that the land bureau's messages go to (秒推, its log in var/).
+# make run PORT=8080 (or CLOSEDLOOP_PORT) serves elsewhere; a port already taken stops it first.
+PORT ?= $(or $(CLOSEDLOOP_PORT),8000)
+HOOK_PORT ?= $(shell echo $$(($(PORT) + 1)))
+VAR ?= var
+DEMO_ENV = CLOSEDLOOP_DIRECTORY=$(VAR)/demo-directory.yaml CLOSEDLOOP_SECRET_DEMO_HOOK=demo-only-hook-secret \
+           CLOSEDLOOP_PUBLIC_URL=http://127.0.0.1:$(PORT)
 run: $(STAMP)
+	@for p in $(PORT) $(HOOK_PORT); do $(BIN)/python -c "import socket; socket.socket().bind(('127.0.0.1', $$p))" \
+	  2>/dev/null || { echo "port $$p is taken on 127.0.0.1: stop what serves there, or make run PORT=8080"; exit 1; }; done
 	$(BIN)/closedloop rules check
-	$(BIN)/closedloop init
-	$(BIN)/closedloop demo
-	$(BIN)/closedloop serve
+	$(BIN)/closedloop demo-directory --webhook http://127.0.0.1:$(HOOK_PORT)/hook -o $(VAR)/demo-directory.yaml
+	$(DEMO_ENV) $(BIN)/closedloop init
+	$(DEMO_ENV) $(BIN)/closedloop demo
+	@echo "秒推: the land bureau (natural-resources) is sent its messages at http://127.0.0.1:$(HOOK_PORT)/hook;"
+	@echo "      the receiver checks each signature and logs the message to $(VAR)/webhook-receiver.log"
+	$(DEMO_ENV) $(BIN)/closedloop webhook-receiver --port $(HOOK_PORT) --secret-env CLOSEDLOOP_SECRET_DEMO_HOOK \
+	  > $(VAR)/webhook-receiver.log 2>&1 &
+	$(DEMO_ENV) $(BIN)/closedloop serve --port $(PORT)
 
 bench: $(STAMP)
 	$(BIN)/python bench/routing.py

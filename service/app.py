@@ -6,7 +6,8 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from sqlalchemy import text
@@ -15,6 +16,7 @@ from . import openapi, problems
 from .auth.keys import ensure_bootstrap_admin
 from .escalation.metrics import OverdueCollector
 from .reports.metrics import ReportCollector
+from .paging import known_query
 from .problems import RequestGuard, problem
 from .runtime import Runtime
 
@@ -64,12 +66,15 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
             rt.notifier = None
             notifier.stop()
 
-    app = FastAPI(
+    # the docs page's Swagger UI and ReDoc from the package, not a CDN: government intranets
+    # often have no internet (fastapi-offline ships the files)
+    app = FastAPIOffline(
         title="closedloop",
         version="0.1.0",
         description="Case routing and five-tier escalation for enterprise demands (企业诉求五级化解闭环). "
                     "Authenticate with `Authorization: Bearer <api key>`. Errors are application/problem+json.",
         lifespan=lifespan,
+        dependencies=[Depends(known_query)],
     )
     app.state.rt = rt
     app.add_middleware(RequestGuard, max_bytes=rt.settings.max_body_bytes, limiter=lambda: rt.limiter)
@@ -89,6 +94,7 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
 
     @app.get("/healthz", tags=["operations"])
     def healthz():
+        """Alive (存活): the process answers; says nothing of the database"""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"])
@@ -109,6 +115,7 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
                            headers={"Retry-After": "5"}, checks=checks)
         return {"status": "ready", "checks": checks}
 
+    from .audit.api import router as audit_router
     from .auth.api import router as keys_router
     from .cases.api import router as cases_router
     from .directory.api import router as directory_router
@@ -119,7 +126,7 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
     from .routing.api import router as routing_router
 
     for router in (keys_router, directory_router, enterprises_router, cases_router, routing_router,
-                   notifications_router, meetings_router, reports_router):
+                   notifications_router, meetings_router, reports_router, audit_router):
         app.include_router(router)
     return app
 

@@ -52,6 +52,28 @@ def init() -> None:
     click.echo(admin_note)
 
 
+@main.command("demo-directory")
+@click.option("--webhook", required=True, help="where the land bureau's messages go: the demo's receiver")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="the directory file to write")
+def demo_directory(webhook: str, output: str) -> None:
+    """The Luohe directory with one webhook channel (the land bureau's), so that `make run` shows
+    秒推 arriving at a receiver it starts; the secret comes from CLOSEDLOOP_SECRET_DEMO_HOOK."""
+    from pathlib import Path
+
+    import yaml
+
+    from .directory import DEFAULT_DIRECTORY
+
+    data = yaml.safe_load(DEFAULT_DIRECTORY.read_text(encoding="utf-8"))
+    land = next(d for d in data["departments"] if d["key"] == "natural-resources")
+    land["channels"] = [{"name": "demo-receiver", "kind": "webhook", "url": webhook,
+                         "secret": "${CLOSEDLOOP_SECRET_DEMO_HOOK}"}]
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text("# written by `closedloop demo-directory` for make run; the Luohe directory otherwise\n"
+                            + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    click.echo(f"demo directory: {output} (natural-resources -> {webhook})")
+
+
 @main.command()
 def demo() -> None:
     """Load the demo data (once) and print fresh demo keys."""
@@ -70,7 +92,7 @@ def demo() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int, envvar="CLOSEDLOOP_PORT")
 @click.option("--workers", default=1, show_default=True, type=int, help="API processes")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (OpenAPI docs at /docs)."""

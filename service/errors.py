@@ -26,6 +26,7 @@ class Invalid(Problem):
 class Unauthorized(Problem):
     status = 401
     title = "Unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="closedloop"'}
 
 
 class Forbidden(Problem):

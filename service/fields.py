@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 import annotated_types as at
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StrictBool, StrictInt
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StrictBool, StrictInt, StringConstraints
 
 # ids are PostgreSQL `integer` columns; a bigger one is no id we ever issued
 MAX_ID = 2**31 - 1
@@ -49,3 +49,9 @@ def _in_calendar(value: datetime) -> datetime:
 
 
 Moment = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_in_calendar)]
+
+
+def text(max_length: int):
+    """Text a person writes: surrounding blanks stripped, and something left after stripping
+    ("   " is no title)."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]

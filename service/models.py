@@ -1,13 +1,14 @@
 """Every table, imported in one place for Alembic and for `closedloop init`."""
 
+from .audit.models import AuditEntry
 from .auth.models import ApiKey
 from .cases.models import Case, CaseEvent, CaseTier, IdempotencyRecord, TrackingCounter
 from .db import Base
 from .directory.models import Department, District, MeetingSeries, Officer, Sitting
-from .enterprises.models import Enterprise
+from .enterprises.models import Enterprise, EnterpriseChange
 from .meetings.models import AgendaItem, Assignment, Minutes
 from .notifications.models import Circuit, OutboxMessage
 from .reports.models import CaseFact
 
-__all__ = ["AgendaItem", "ApiKey", "Assignment", "Minutes", "Base", "Case", "CaseEvent", "CaseFact", "CaseTier", "Department", "District", "Enterprise",
+__all__ = ["AgendaItem", "ApiKey", "AuditEntry", "Assignment", "Minutes", "Base", "Case", "CaseEvent", "CaseFact", "CaseTier", "Department", "District", "Enterprise", "EnterpriseChange",
            "Circuit", "IdempotencyRecord", "MeetingSeries", "Officer", "OutboxMessage", "Sitting", "TrackingCounter"]

@@ -58,6 +58,16 @@ def statuses(path: str, method: str, operation: dict) -> list[int]:
     return sorted(set(codes))
 
 
+def _summarise(operation: dict) -> None:
+    """The summary a reader scans: the first sentence of the endpoint's docstring, instead of
+    FastAPI's title-cased function name ("Get One")."""
+    first = (operation.get("description") or "").strip().split("\n\n")[0].replace("\n", " ")
+    if first:
+        for stop in (". ", "。"):
+            first = first.split(stop)[0]
+        operation["summary"] = first.rstrip(".")[:90]
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict:
         if app.openapi_schema:
@@ -65,6 +75,10 @@ def install(app: FastAPI) -> None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Problem"] = PROBLEM_SCHEMA
+        # the docs page's Authorize button: paste a key, and "Try it out" sends it
+        schema["components"]["securitySchemes"] = {"apiKey": {
+            "type": "http", "scheme": "bearer",
+            "description": "an API key (`closedloop demo` prints one per role; admins issue them at /v1/api-keys)"}}
         # FastAPI's own 422 describes its default body; this API answers problem+json instead
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
@@ -73,6 +87,9 @@ def install(app: FastAPI) -> None:
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
+                _summarise(operation)
+                if path.startswith("/v1/"):
+                    operation["security"] = [{"apiKey": []}]
                 if path == "/healthz":
                     continue
                 for code in statuses(path, method, operation):

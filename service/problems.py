@@ -54,11 +54,15 @@ _FIXES = {
 def _message(err: dict) -> str:
     if err.get("type") in _FIXES:
         return _FIXES[err["type"]]
+    if err.get("type") == "string_too_short" and (err.get("ctx") or {}).get("min_length") == 1:
+        return "must not be empty or blank; write the text"
     return str(err.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 def validation_detail(errors: list[dict]) -> tuple[str, list[dict]]:
-    items = [{"field": _field(tuple(err.get("loc", ()))), "message": _message(err)} for err in errors]
+    # a JSON syntax error's location is a character position, not a field
+    items = [{"field": "body" if err.get("type") == "json_invalid" else _field(tuple(err.get("loc", ()))),
+              "message": _message(err)} for err in errors]
     return "; ".join(f"{i['field']}: {i['message']}" for i in items), items
 
 

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import audit, paging
+from ..db import utcnow
 from ..deps import db, principal
 from ..directory.models import Department, MeetingSeries, Officer
 from ..enterprises.models import Enterprise
@@ -55,7 +59,8 @@ def _out(row: ApiKey) -> dict:
 
 
 @router.post("", status_code=201, response_model=IssuedKey)
-def issue_key(body: KeyIn, session: Session = Depends(db), p: Principal = Depends(principal)):
+def issue_key(body: KeyIn, request: Request, session: Session = Depends(db), p: Principal = Depends(principal)):
+    """Issue an API key (签发密钥) bound to a role and its scope; the key is shown this once"""
     _admin(p)
     checks = [("enterprise_id", body.enterprise_id, Enterprise), ("officer_id", body.officer_id, Officer),
               ("department", body.department, Department), ("series", body.series, MeetingSeries)]
@@ -64,19 +69,35 @@ def issue_key(body: KeyIn, session: Session = Depends(db), p: Principal = Depend
             raise Invalid(f"{field}: no such {field.replace('_id', '')} '{value}'")
     row, key = keys.issue(session, body.role, enterprise_id=body.enterprise_id, officer_id=body.officer_id,
                           department=body.department, series=body.series, label=body.label)
+    audit.record(session, p.actor, "keys.issue", row.id, body.model_dump(exclude_none=True), utcnow(), request)
     session.commit()
     return {**_out(row), "key": key}
 
 
-@router.get("", response_model=list[KeyOut])
-def list_keys(session: Session = Depends(db), p: Principal = Depends(principal)):
+class KeyList(BaseModel):
+    items: list[KeyOut]
+    next_cursor: str | None
+
+
+@router.get("", response_model=KeyList)
+def list_keys(session: Session = Depends(db), p: Principal = Depends(principal), cursor: str | None = None,
+              limit: Annotated[int, Query(ge=1, le=500)] = 100):
+    """API keys by id (never the keys themselves); page on with `cursor=next_cursor`."""
     _admin(p)
-    return [_out(r) for r in session.scalars(select(ApiKey).order_by(ApiKey.created_at))]
+    query = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
+    if cursor:
+        query = query.where(ApiKey.id > paging.decode_cursor("k", cursor, numeric=False))
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [_out(r) for r in rows], "next_cursor": paging.encode_cursor("k", rows[-1].id) if more else None}
 
 
 @router.delete("/{key_id}", response_model=KeyOut)
-def revoke_key(key_id: str, session: Session = Depends(db), p: Principal = Depends(principal)):
+def revoke_key(key_id: str, request: Request, session: Session = Depends(db), p: Principal = Depends(principal)):
+    """Revoke an API key (吊销密钥): 401 from then on; the last active admin key cannot be revoked"""
     _admin(p)
     row = keys.revoke(session, key_id)
+    audit.record(session, p.actor, "keys.revoke", key_id, {"role": row.role, "label": row.label}, utcnow(), request)
     session.commit()
     return _out(row)

@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
+import functools
+from datetime import date
+import inspect
 import re
-from typing import Annotated
+from typing import Annotated, Optional
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..deps import db, principal, runtime
 from ..auth.keys import authenticate_with
 from ..auth.principal import Principal
-from ..errors import Invalid
+from .. import audit
+from ..errors import Invalid, Problem
 from ..fields import Id
 from ..notifications.api import delivery_log
 from ..runtime import Runtime
-from . import service, writes
+from . import service, views, writes
 from .machine import PAUSED, TRANSITIONS
 from .models import Case
-from .schemas import ACTION_BODIES, CaseDetail, CaseList, CaseOut, CaseSubmission
+from .schemas import ACTION_BODIES, BulkIn, BulkOut, CaseDetail, CaseList, CaseOut, CaseSubmission
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
-def case_out(case: Case, rt: Runtime) -> dict:
+def case_out(case: Case, rt: Runtime, role: str = "admin") -> dict:
+    """The case as ``role`` may read it (views.py)."""
     tier = rt.directory.vocabulary().tier(case.tier)
-    return {
+    return views.case_view(role, {
         **{c: getattr(case, c) for c in CaseOut.model_fields if hasattr(Case, c)},
         "tier_key": tier.key if tier else str(case.tier),
         "tier_name": tier.name if tier else str(case.tier),
         "paused": case.status in PAUSED,
         "routing": case.routing,
-    }
+    })
 
 
 def _etag(response: Response, case: Case) -> None:
@@ -68,7 +76,7 @@ def submit(body: CaseSubmission, request: Request,
         case, replayed = service.submit(session, rt, p, body, idempotency_key,
                                         known=row if row.ent_id is not None else None)
         session.commit()
-        out = CaseOut.model_validate(case_out(case, rt)).model_dump_json()
+        out = CaseOut.model_validate(case_out(case, rt, p.role)).model_dump_json()
     headers = {"Location": f"/v1/cases/{case.id}", "ETag": f'"{case.version}"'}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -79,13 +87,52 @@ def submit(body: CaseSubmission, request: Request,
 def list_cases(session: Session = Depends(db), p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
                status: str | None = None, tier: Annotated[int | None, Query(ge=1, le=5)] = None,
                department: str | None = None, district: str | None = None, overdue: bool | None = None,
-               triage: bool | None = None, text: Annotated[str | None, Query(max_length=100)] = None,
+               triage: bool | None = None,
+               text: Annotated[str | None, Query(max_length=100, description="in the title, the description or the "
+                                                 "tracking number; traditional or simplified, full- or half-width")] = None,
+               enterprise_id: Id | None = None, priority: Annotated[str | None, Query(max_length=10)] = None,
+               theme: Annotated[str | None, Query(max_length=40)] = None,
+               category: Annotated[str | None, Query(max_length=40)] = None,
+               created_from: Annotated[date | None, Query(alias="from", description="filed on or after (local date)")] = None,
+               created_to: Annotated[date | None, Query(alias="to", description="filed on or before (local date)")] = None,
                cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50):
     """Cases the caller may see, newest first; filters combine; `next_cursor` pages on."""
     rows, next_cursor = service.list_cases(session, rt, p, status=status, tier=tier, department=department,
                                            district=district, overdue=overdue, triage=triage, text=text,
-                                           cursor=cursor, limit=limit)
-    return {"items": [case_out(c, rt) for c in rows], "next_cursor": next_cursor}
+                                           cursor=cursor, limit=limit, enterprise_id=enterprise_id, priority=priority,
+                                           theme=theme, category=category, created_from=created_from,
+                                           created_to=created_to)
+    return {"items": [case_out(c, rt, p.role) for c in rows], "next_cursor": next_cursor}
+
+
+@router.post("/bulk", response_model=BulkOut)
+def bulk(body: BulkIn, request: Request, session: Session = Depends(db), p: Principal = Depends(principal),
+         rt: Runtime = Depends(runtime)):
+    """One action on many cases (批量): accept, reassign or escalate; each case is its own
+    transaction and event, and gets its own result — one refused case stops none of the others."""
+    try:  # 422 before anything is done, naming the fields as for one case
+        action_body = ACTION_BODIES[body.action].model_validate(body.body)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    session.commit()  # the key's read: each case below is a transaction of its own
+    results = []
+    for case_id in dict.fromkeys(body.case_ids):
+        try:
+            case = service.act(session, rt, p, case_id, body.action, action_body)
+            session.commit()
+            results.append({"case_id": case_id, "status": 200, "case": case_out(case, rt, p.role)})
+        except Problem as exc:
+            session.rollback()
+            results.append({"case_id": case_id, "status": exc.status, "detail": exc.detail})
+        except StaleDataError:
+            session.rollback()
+            results.append({"case_id": case_id, "status": 409,
+                            "detail": "case: it changed while this request was acting on it; nothing was changed"})
+    done = sum(1 for r in results if r["status"] == 200)
+    audit.record(session, p.actor, f"cases.bulk.{body.action}", None,
+                 {"case_ids": list(dict.fromkeys(body.case_ids)), "done": done, "body": body.body}, rt.clock(), request)
+    session.commit()
+    return {"action": body.action, "done": done, "refused": len(results) - done, "results": results}
 
 
 @router.get("/{case_id}", response_model=CaseDetail)
@@ -96,9 +143,9 @@ def get_case(case_id: Id, response: Response, session: Session = Depends(db), p:
     _etag(response, case)
     events = service.timeline(session, case)
     deliveries = delivery_log(session, case.id, p)
-    return {**case_out(case, rt), "timeline": [
+    return {**case_out(case, rt, p.role), "timeline": views.timeline_view(p.role, [
         {"id": e.id, "type": e.type, "at": e.at, "actor": e.actor, "data": e.data,
-         "deliveries": deliveries.get(e.id, [])} for e in events]}
+         "deliveries": deliveries.get(e.id, [])} for e in events])}
 
 
 def _action_endpoint(action: str, body_model: type):
@@ -108,16 +155,32 @@ def _action_endpoint(action: str, body_model: type):
         case = service.act(session, rt, p, case_id, action, body, _if_match(if_match))
         session.commit()
         _etag(response, case)
-        return case_out(case, rt)
+        return case_out(case, rt, p.role)
 
     # annotations are strings in this module; the body's model is a closure variable, so give
     # FastAPI the class itself
     endpoint.__annotations__["body"] = body_model
+    if not any(f.is_required() for f in body_model.model_fields.values()):
+        endpoint = _body_optional(endpoint, body_model)
     endpoint.__name__ = action.replace("-", "_")
     t = TRANSITIONS[action]
     endpoint.__doc__ = (f"{t.summary}. Allowed from: {', '.join(sorted(t.sources))}; by: "
                         f"{', '.join(sorted(t.who))}. `If-Match` with the version guards against lost updates.")
     return endpoint
+
+
+def _body_optional(endpoint, body_model: type):
+    """An action whose body has nothing required may be posted without one (withdraw, accept)."""
+    sig = inspect.signature(endpoint)
+    params = [p for p in sig.parameters.values() if p.name != "body"]
+    params.append(sig.parameters["body"].replace(annotation=Optional[body_model], default=None))
+
+    @functools.wraps(endpoint)
+    def optional(*args, body=None, **kwargs):
+        return endpoint(*args, body=body if body is not None else body_model(), **kwargs)
+
+    optional.__signature__ = sig.replace(parameters=params)
+    return optional
 
 
 for _action, _model in ACTION_BODIES.items():

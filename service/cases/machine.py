@@ -71,6 +71,8 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        "the officer names the lead (and co-handling) departments"),
     _t("withdraw", {OPEN, IN_PROGRESS, WAITING}, {"enterprise", "admin"}, WITHDRAWN, "withdrawn",
        "the enterprise takes its case back"),
+    _t("mark-duplicate", {OPEN, IN_PROGRESS, WAITING}, {"lead", "officer", "admin"}, CLOSED, "duplicated",
+       "重复件: the same enterprise's same problem again; closed into the original, which it then follows"),
 )}
 
 

@@ -61,6 +61,10 @@ class Case(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)  # 重复件: closed into this case
+    # title and description in routing's matching form (traditional → simplified, full-width →
+    # ASCII, glosses and blanks out): what `?text=` searches, normalised the same way
+    search_text: Mapped[str | None] = mapped_column(Text)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

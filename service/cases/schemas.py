@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from ..fields import BodyId, Flag, Moment
+from ..fields import BodyId, Flag, Moment, text
 
 
 class _In(BaseModel):
@@ -16,15 +16,18 @@ class _In(BaseModel):
 
 
 class Attachment(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: text(200)
     size: StrictInt | None = Field(None, ge=0, le=10**12)
     content_type: str | None = Field(None, max_length=100)
     url: str | None = Field(None, max_length=1000)
 
 
 class CaseSubmission(_In):
-    title: str = Field(min_length=1, max_length=200, description="the problem in a line")
-    description: str = Field(min_length=1, max_length=20000)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"title": "厂区土地证办不下来", "description": "出让金已于今年三月缴清，土地证三个月未办结，影响项目融资。",
+         "amount": 3000000, "urgency": "normal", "attachments": [{"name": "出让金缴款凭证.pdf", "size": 182044}]}]})
+    title: text(200) = Field(description="the problem in a line")
+    description: text(20000)
     category: str | None = Field(None, description="a category key from GET /v1/directory")
     amount: Decimal | None = Field(None, ge=0, le=Decimal("1e15"), description="yuan")
     urgency: Literal["normal", "urgent"] = "normal"
@@ -33,11 +36,19 @@ class CaseSubmission(_In):
 
 
 class TextBody(_In):
-    text: str = Field(min_length=1, max_length=20000)
+    text: text(20000)
+
+
+class CommentBody(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"text": "已与银行对接，下周一前给出放款时间。"}, {"text": "内部意见：建议暂缓，待区里先行协调。", "internal": True}]})
+    text: text(20000)
+    internal: Flag = Field(False, description="an internal note (内部意见): only the handling side reads it; "
+                                              "otherwise a reply the enterprise reads too")
 
 
 class ReasonBody(_In):
-    reason: str = Field(min_length=1, max_length=5000)
+    reason: text(5000)
 
 
 class OptionalReasonBody(_In):
@@ -49,7 +60,9 @@ class EmptyBody(_In):
 
 
 class ResolveBody(_In):
-    resolution: str = Field(min_length=1, max_length=20000)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"resolution": "已协调不动产登记中心加急办理，土地证已于12月2日发放。"}]})
+    resolution: text(20000)
 
 
 class ConfirmBody(_In):
@@ -61,7 +74,7 @@ class ConfirmBody(_In):
 class ExtendBody(_In):
     until: Moment = Field(description="the new deadline, with its time zone; at most "
                           "CLOSEDLOOP_MAX_EXTENSION (default 90 days) past the current one")
-    reason: str = Field(min_length=1, max_length=5000)
+    reason: text(5000)
 
 
 class ApproveExtensionBody(_In):
@@ -74,9 +87,13 @@ class ReassignBody(_In):
     co_departments: list[str] = Field(default_factory=list)
 
 
+class DuplicateBody(_In):
+    of: BodyId = Field(description="the original case: the same enterprise's, still open or handled")
+
+
 ACTION_BODIES: dict[str, type[_In]] = {
     "accept": EmptyBody,
-    "comment": TextBody,
+    "comment": CommentBody,
     "request-info": TextBody,
     "supplement": TextBody,
     "resolve": ResolveBody,
@@ -87,6 +104,7 @@ ACTION_BODIES: dict[str, type[_In]] = {
     "object": ReasonBody,
     "reassign": ReassignBody,
     "withdraw": OptionalReasonBody,
+    "mark-duplicate": DuplicateBody,
 }
 
 
@@ -130,7 +148,8 @@ class CaseOut(BaseModel):
     sitting_id: int | None
     resolution: str | None
     rating: int | None
-    routing: Routing
+    duplicate_of: int | None = Field(None, description="重复件: the original case this one was closed into")
+    routing: Routing | None = Field(description="how the rules placed it; null for the enterprise (cases/views.py)")
     created_at: datetime
     updated_at: datetime
     accepted_at: datetime | None
@@ -168,3 +187,28 @@ class CaseDetail(CaseOut):
 class CaseList(BaseModel):
     items: list[CaseOut]
     next_cursor: str | None
+
+
+BULK_ACTIONS = ("accept", "reassign", "escalate")
+
+
+class BulkIn(_In):
+    """Many cases, one action: each case in its own transaction, with its own event and result."""
+
+    action: Literal["accept", "reassign", "escalate"]
+    case_ids: list[BodyId] = Field(min_length=1, max_length=200)
+    body: dict[str, Any] = Field(default_factory=dict, description="the action's body, as for one case")
+
+
+class BulkResult(BaseModel):
+    case_id: int
+    status: int = Field(description="what the single action would have answered: 200, or the 4xx")
+    detail: str | None = None
+    case: CaseOut | None = None
+
+
+class BulkOut(BaseModel):
+    action: str
+    done: int
+    refused: int
+    results: list[BulkResult]

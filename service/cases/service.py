@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select, update
@@ -20,14 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from routing_rules import CaseInput
+from routing_rules.normalize import normalize
 
 from ..auth import keys
 from ..auth.models import ApiKey
 from ..auth.principal import Principal, co_department, relations, visible_cases
 from ..directory.models import Sitting
 from ..enterprises.models import Enterprise
+from ..enterprises.service import refuse_if_inactive
 from ..errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
-from ..fields import MAX_ID
+from .. import paging
 from ..escalation import clock
 from ..escalation.ladder import TOP_TIER, enter_tier, place_new, restart_tier
 from ..notifications import outbox
@@ -86,7 +88,7 @@ _ENT = Enterprise.__table__
 # what routing needs of the submitting enterprise: columns, not the entity (intake is the hot path)
 _SUBMITTER_COLUMNS = [c.label(f"ent_{c.key}") for c in (_ENT.c.id, _ENT.c.district, _ENT.c.officer_id,
                                                          _ENT.c.industry, _ENT.c.key_project_level,
-                                                         _ENT.c.whitelisted)]
+                                                         _ENT.c.whitelisted, _ENT.c.active)]
 _SUBMITTER = select(*_SUBMITTER_COLUMNS).where(_ENT.c.id == bindparam("id"))
 # the caller's key and, when it is an enterprise's, that enterprise: one query (auth.keys.authenticate_with)
 KEY_AND_OWN_ENTERPRISE = keys.key_and(_ENT, _ENT.c.id == ApiKey.__table__.c.enterprise_id, *_SUBMITTER_COLUMNS)
@@ -123,6 +125,7 @@ def _submitter(session: Session, p: Principal, body: CaseSubmission, known=None)
         known = session.connection().execute(_SUBMITTER, {"id": ent_id}).first()
     if known is None or (p.role == "officer" and known.ent_officer_id != p.officer_id):
         raise NotFound(f"enterprise_id: no enterprise {ent_id} that you serve")
+    refuse_if_inactive(ent_id, known.ent_active)
     return Submitter.of(known)
 
 
@@ -149,7 +152,7 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
         urgency=body.urgency,
     ))
     case = writes.new_case(
-        enterprise_id=enterprise.id,
+        search_text=search_form(body.title, body.description), enterprise_id=enterprise.id,
         district=enterprise.district, officer_id=enterprise.officer_id, title=body.title,
         description=body.description, category=body.category, amount=body.amount, urgency=body.urgency,
         attachments=[a.model_dump() for a in body.attachments], status=machine.OPEN, tier=decision.tier,
@@ -210,27 +213,25 @@ def timeline(session: Session, case: Case) -> list[CaseEvent]:
     return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
 
 
+def search_form(title: str, description: str) -> str:
+    """What `?text=` searches: title and description as routing matches them."""
+    return f"{normalize(title)}\n{normalize(description)}"
+
+
 def encode_cursor(case_id: int) -> str:
-    return base64.urlsafe_b64encode(f"c{case_id}".encode()).decode().rstrip("=")
+    return paging.encode_cursor("c", case_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("c"):
-            raise ValueError
-        case_id = int(raw[1:])
-        if not 0 < case_id <= MAX_ID:
-            raise ValueError
-        return case_id
-    except ValueError:
-        raise Invalid("cursor: not a cursor this API gave; pass next_cursor from the previous page") from None
+    return paging.decode_cursor("c", cursor)
 
 
 def list_cases(session: Session, rt: Runtime, p: Principal, *, status: str | None = None, tier: int | None = None,
                department: str | None = None, district: str | None = None, overdue: bool | None = None,
                triage: bool | None = None, text: str | None = None, cursor: str | None = None,
-               limit: int = 50) -> tuple[list[Case], str | None]:
+               limit: int = 50, enterprise_id: int | None = None, priority: str | None = None,
+               theme: str | None = None, category: str | None = None, created_from: date | None = None,
+               created_to: date | None = None) -> tuple[list[Case], str | None]:
     dialect = session.get_bind().dialect.name
     stmt = select(Case).where(visible_cases(p, dialect))
     if status is not None:
@@ -249,8 +250,22 @@ def list_cases(session: Session, rt: Runtime, p: Principal, *, status: str | Non
     if triage is not None:
         stmt = stmt.where(Case.needs_triage.is_(triage))
     if text:
-        like = f"%{text.replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(or_(Case.title.like(like), Case.description.like(like), Case.tracking_no.like(like)))
+        # both sides in routing's matching form: 變壓器 finds 变压器, ＬＨ finds LH
+        wanted = normalize(text).replace("%", "").replace("_", "")
+        stmt = stmt.where(or_(Case.search_text.like(f"%{wanted}%"), Case.tracking_no.like(f"%{wanted.upper()}%")))
+    if enterprise_id is not None:
+        stmt = stmt.where(Case.enterprise_id == enterprise_id)
+    if priority is not None:
+        stmt = stmt.where(Case.priority == priority)
+    if theme is not None:
+        stmt = stmt.where(Case.theme == theme)
+    if category is not None:
+        stmt = stmt.where(Case.category == category)
+    tz = rt.calendar.tz
+    if created_from is not None:
+        stmt = stmt.where(Case.created_at >= datetime.combine(created_from, datetime.min.time(), tz))
+    if created_to is not None:
+        stmt = stmt.where(Case.created_at < datetime.combine(created_to + timedelta(days=1), datetime.min.time(), tz))
     if cursor:
         stmt = stmt.where(Case.id < decode_cursor(cursor))
     rows = list(session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))
@@ -291,6 +306,10 @@ def _accept(session, rt, case, body, now, p):
 
 
 def _comment(session, rt, case, body, now, p):
+    if body.internal:
+        if p.role == "enterprise":
+            raise Forbidden("internal: an enterprise's comment is a reply; internal notes are the handling side's")
+        return "noted", {"text": body.text, "internal": True}
     return "commented", {"text": body.text}
 
 
@@ -409,6 +428,24 @@ def _withdraw(session, rt, case, body, now, p):
     return "withdrawn", {"reason": body.reason}
 
 
+def _mark_duplicate(session, rt, case, body, now, p):
+    original, _ = load(session, p, body.of, for_update=True)  # the marker must see the original too
+    if original.id == case.id:
+        raise Invalid("of: a case is not a duplicate of itself; name the earlier case")
+    if original.enterprise_id != case.enterprise_id:
+        raise Invalid(f"of: case {original.id} is another enterprise's; different enterprises with one problem "
+                      "are similar cases (共性问题), not duplicates")
+    if original.duplicate_of is not None:
+        raise Invalid(f"of: case {original.id} is itself a duplicate of case {original.duplicate_of}; name that one")
+    if original.status == machine.WITHDRAWN:
+        raise Conflict(f"of: case {original.id} was withdrawn; it cannot take this one in", current_status=original.status)
+    case.duplicate_of, case.closed_at = original.id, now
+    case.due_at = case.warn_at = case.paused_remaining = case.paused_remaining_warn = None
+    merged = {"case_id": case.id, "tracking_no": case.tracking_no, "title": case.title}
+    record_change(session, original, "duplicate_merged", p.actor, now, merged, _sitting_series(session, original))
+    return "duplicated", {"of": original.id, "of_tracking_no": original.tracking_no}
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -417,6 +454,7 @@ _APPLY = {
     "accept": _accept, "comment": _comment, "request-info": _request_info, "supplement": _supplement,
     "resolve": _resolve, "confirm": _confirm, "escalate": _escalate, "extend": _extend,
     "approve-extension": _approve_extension, "object": _object, "reassign": _reassign, "withdraw": _withdraw,
+    "mark-duplicate": _mark_duplicate,
 }
 assert set(_APPLY) == set(machine.TRANSITIONS)
 

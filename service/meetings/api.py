@@ -6,17 +6,18 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..deps import db, principal, runtime
+from .. import audit
 from ..auth.principal import Principal
 from ..directory.models import Sitting
 from ..errors import Forbidden, Invalid, NotFound
-from ..fields import Id, Moment
+from ..fields import Id, Moment, text
 from ..runtime import Runtime
 from . import minutes as minutes_domain
 from . import render
@@ -56,7 +57,7 @@ class ExtraSitting(BaseModel):
 
 
 class CancelBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: text(500)
 
 
 def _staff(p: Principal) -> None:
@@ -131,11 +132,12 @@ def list_sittings(session: Session = Depends(db), p: Principal = Depends(princip
 
 
 @router.post("", status_code=201, response_model=SittingOut)
-def add_sitting(body: ExtraSitting, session: Session = Depends(db), p: Principal = Depends(principal),
-                rt: Runtime = Depends(runtime)):
+def add_sitting(body: ExtraSitting, request: Request, session: Session = Depends(db),
+                p: Principal = Depends(principal), rt: Runtime = Depends(runtime)):
     """An extra sitting (加开): numbered next in its series; escalations go to it while its agenda is open."""
     _admin(p)
     sitting = add_extra(session, rt, body.series, body.starts_at, body.agenda_closes_at, rt.clock())
+    audit.record(session, p.actor, "meetings.add", str(sitting.id), body.model_dump(mode="json"), rt.clock(), request)
     session.commit()
     return sitting_out(rt, sitting)
 
@@ -143,16 +145,19 @@ def add_sitting(body: ExtraSitting, session: Session = Depends(db), p: Principal
 @router.get("/{meeting_id}", response_model=SittingOut)
 def get_one(meeting_id: Id, session: Session = Depends(db), p: Principal = Depends(principal),
             rt: Runtime = Depends(runtime)):
+    """One sitting (一次会议): its series, number, time, agenda cut-off and status"""
     return sitting_out(rt, _readable(session, p, meeting_id))
 
 
 @router.post("/{meeting_id}/cancel")
-def cancel_sitting(meeting_id: Id, body: CancelBody, session: Session = Depends(db),
+def cancel_sitting(meeting_id: Id, body: CancelBody, request: Request, session: Session = Depends(db),
                    p: Principal = Depends(principal), rt: Runtime = Depends(runtime)):
     """Cancel a sitting not yet held: its cases move to the series' next sitting, marked carried over."""
     _admin(p)
     sitting = get_sitting(session, meeting_id, for_update=True)
     moved = cancel(session, rt, sitting, body.reason, p.actor, rt.clock())
+    audit.record(session, p.actor, "meetings.cancel", str(meeting_id), {"reason": body.reason, "moved": moved},
+                 rt.clock(), request)
     session.commit()
     return {"sitting": sitting_out(rt, sitting), "moved": moved}
 

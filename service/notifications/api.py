@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..deps import db, principal, runtime
+from .. import audit, paging
 from ..auth.principal import Principal
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..fields import Id
@@ -40,7 +41,7 @@ class NotificationOut(BaseModel):
 
 class NotificationList(BaseModel):
     items: list[NotificationOut]
-    next_cursor: int | None
+    next_cursor: str | None
 
 
 def _out(m: OutboxMessage) -> dict:
@@ -73,10 +74,9 @@ def delivery_log(session: Session, case_id: int, p: Principal) -> dict[int, list
 
 @router.get("", response_model=NotificationList)
 def list_notifications(session: Session = Depends(db), p: Principal = Depends(principal),
-                       case_id: Id | None = None, status: str | None = None,
-                       after: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+                       case_id: Id | None = None, status: str | None = None, cursor: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100):
-    """Notifications oldest first, filtered by case and status; page on with `after=next_cursor`."""
+    """Notifications oldest first, filtered by case and status; page on with `cursor=next_cursor`."""
     _admin(p)
     if status is not None and status not in STATUSES:
         raise Invalid(f"status: unknown status '{status}'; use one of: {', '.join(STATUSES)}")
@@ -85,16 +85,16 @@ def list_notifications(session: Session = Depends(db), p: Principal = Depends(pr
         query = query.where(OutboxMessage.case_id == case_id)
     if status is not None:
         query = query.where(OutboxMessage.status == status)
-    if after is not None:
-        query = query.where(OutboxMessage.id > after)
+    if cursor:
+        query = query.where(OutboxMessage.id > paging.decode_cursor("n", cursor))
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": [_out(m) for m in rows], "next_cursor": rows[-1].id if more else None}
+    return {"items": [_out(m) for m in rows], "next_cursor": paging.encode_cursor("n", rows[-1].id) if more else None}
 
 
 @router.post("/{notification_id}/redeliver", status_code=202, response_model=NotificationOut)
-def redeliver_notification(notification_id: Id, response: Response, session: Session = Depends(db),
+def redeliver_notification(notification_id: Id, response: Response, request: Request, session: Session = Depends(db),
                            p: Principal = Depends(principal), rt: Runtime = Depends(runtime)):
     """Send a dead (or already delivered) notification again, now, with a fresh count of tries."""
     _admin(p)
@@ -107,6 +107,9 @@ def redeliver_notification(notification_id: Id, response: Response, session: Ses
         raise Conflict(f"notification {notification_id} is {message.status}: {hint}",
                        current_status=message.status)
     redeliver(message, rt.clock())
+    audit.record(session, p.actor, "notifications.redeliver", str(notification_id),
+                 {"recipient": f"{message.recipient_kind}:{message.recipient}", "channel": message.channel}, rt.clock(),
+                 request)
     session.commit()
     rt.notify([message.id])
     return _out(message)

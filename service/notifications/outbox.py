@@ -24,6 +24,9 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "routed": ("lead", "co", "officer"),
     "accepted": ("enterprise",),
     "commented": ("lead", "officer", "enterprise"),
+    "noted": ("lead", "co", "officer"),  # an internal note: never the enterprise
+    "duplicated": ("enterprise", "lead", "officer"),
+    "duplicate_merged": ("lead", "co"),
     "info_requested": ("enterprise",),
     "supplemented": ("lead",),
     "resolved": ("enterprise", "officer"),

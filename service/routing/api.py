@@ -5,13 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from routing_rules import CaseInput, SourceErrors
 
-from ..deps import principal, runtime
+from ..deps import db, principal, runtime
 from ..problems import problem
+from .. import audit
 from ..auth.principal import Principal
 from ..errors import Forbidden
 from ..fields import Flag
@@ -63,11 +65,13 @@ def _summary(rt: Runtime) -> dict:
 
 @router.get("/rules")
 def active_rules(rt: Runtime = Depends(runtime), p: Principal = Depends(principal)):
+    """The active rule set (生效规则): its version, its rules, tiers and time limits"""
     return _summary(rt)
 
 
 @router.post("/reload")
-def reload(rt: Runtime = Depends(runtime), p: Principal = Depends(principal)):
+def reload(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime),
+           p: Principal = Depends(principal)):
     """Validate the rule files on disk and activate them; on any error the running set stays."""
     if p.role != "admin":
         raise Forbidden("only an admin reloads the routing rules")
@@ -76,6 +80,11 @@ def reload(rt: Runtime = Depends(runtime), p: Principal = Depends(principal)):
         rt.rules.reload()
     except SourceErrors as exc:
         errors = [{"file": e.file, "line": e.line, "reason": e.reason} for e in exc.errors]
+        audit.record(session, p.actor, "rules.reload", before, {"refused": errors[:20]}, rt.clock(), request)
+        session.commit()
         return problem(422, "Rule files refused", f"{len(errors)} error(s); the running rules ({before}) stay. "
                        f"First: {exc.errors[0]}", errors=errors, running_version=before)
+    audit.record(session, p.actor, "rules.reload", rt.rules.current.version, {"previous_version": before},
+                 rt.clock(), request)
+    session.commit()
     return {"previous_version": before, **_summary(rt)}

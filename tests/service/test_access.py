@@ -24,7 +24,7 @@ def matrix() -> dict[str, dict[str, str]]:
 
 MATRIX = matrix()
 ACTIONS = ["accept", "comment", "request-info", "supplement", "resolve", "confirm", "escalate", "extend",
-           "approve-extension", "object", "reassign", "withdraw"]
+           "approve-extension", "object", "reassign", "withdraw", "mark-duplicate"]
 BODIES = {
     "accept": {}, "comment": {"text": "备注"}, "request-info": {"text": "请补充材料"}, "supplement": {"text": "已补充"},
     "resolve": {"resolution": "已办结"}, "confirm": {"satisfied": True, "rating": 4}, "escalate": {"reason": "升级"},
@@ -38,7 +38,7 @@ BEFORE = {"request-info": ["accept"], "resolve": ["accept"], "supplement": ["acc
 
 
 def test_the_document_covers_every_endpoint_and_action():
-    assert len(MATRIX) == 25 + len(ACTIONS)
+    assert len(MATRIX) == 29 + len(ACTIONS)
     for action in ACTIONS:
         assert f"POST /v1/cases/{{id}}/{action}" in MATRIX
 
@@ -73,7 +73,9 @@ def test_case_actions(world, action):
         case = prepared_case(world)
         for step in BEFORE.get(action, []):
             world.act(case["id"], step, "admin", extend_body(case) if step == "extend" else BODIES[step])
-        body = extend_body(case) if action == "extend" else BODIES[action]
+        body = extend_body(case) if action == "extend" else BODIES.get(action)
+        if action == "mark-duplicate":  # of E's earlier case on the same matter (land's, O's)
+            body = {"of": world.submit()["id"]}
         r = world.client.post(f"/v1/cases/{case['id']}/{action}", json=body, headers=world.h(who))
         got[who] = outcome(r.status_code)
         assert r.status_code < 500
@@ -111,6 +113,12 @@ def test_enterprises_directory_routing_and_keys(world):
             "GET /v1/directory": lambda: world.client.get("/v1/directory", headers=h),
             "POST /v1/enterprises": lambda: world.client.post("/v1/enterprises", json=ent_body, headers=h),
             "GET /v1/enterprises/{E}": lambda: world.client.get(f"/v1/enterprises/{e}", headers=h),
+            "GET /v1/enterprises": lambda: world.client.get("/v1/enterprises", headers=h),
+            "PATCH /v1/enterprises/{E}": lambda: world.client.patch(f"/v1/enterprises/{e}", json={"industry": "食品"},
+                                                                   headers=h),
+            "GET /v1/enterprises/{E}/changes": lambda: world.client.get(f"/v1/enterprises/{e}/changes", headers=h),
+            "POST /v1/enterprises/import": lambda: world.client.post(
+                "/v1/enterprises/import?dry_run=true", files={"file": ("企业名单.xlsx", _one_row_sheet(), XLSX)}, headers=h),
             "POST /v1/routing/simulate": lambda: world.client.post("/v1/routing/simulate", json={"title": "电费"},
                                                                    headers=h),
             "GET /v1/routing/rules": lambda: world.client.get("/v1/routing/rules", headers=h),
@@ -123,6 +131,23 @@ def test_enterprises_directory_routing_and_keys(world):
             got[name][who] = outcome(call().status_code)
     for name, row in got.items():
         assert row == MATRIX[name], name
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _one_row_sheet() -> bytes:
+    """A sheet in the layout offices keep, one enterprise: a dry run of it changes nothing."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["企业名称", "统一社会信用代码", "所属县区", "行业", "重点项目级别", "白名单", "首席服务官"])
+    book.active.append(["漯河矩阵测试有限公司", valid_code("91411100MA4999999"), "源汇区", "食品", "无", "否", ""])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def dead_notification(world) -> int:
@@ -163,7 +188,7 @@ def test_keys_are_shown_once_and_stored_hashed(world):
     r = world.client.post("/v1/api-keys", json={"role": "department", "department": "fiscal"}, headers=world.h("admin"))
     assert r.status_code == 201
     key = r.json()["key"]
-    listed = world.client.get("/v1/api-keys", headers=world.h("admin")).json()
+    listed = world.client.get("/v1/api-keys", headers=world.h("admin")).json()["items"]
     assert all("key" not in k for k in listed)
     from service.auth.models import ApiKey
 

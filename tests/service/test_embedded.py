@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from processes import REDIS_URL
 from service.app import create_app
 from service.cases.models import Case
 
@@ -36,7 +37,7 @@ def test_no_in_process_sweep_when_redis_is_configured(world):
     with world.rt.session() as s:
         s.execute(update(Case).values(due_at=world.clock() - timedelta(minutes=1)))
         s.commit()
-    settings = replace(world.rt.settings, sweep_interval=0.1, redis_url="redis://127.0.0.1:6379/15")
+    settings = replace(world.rt.settings, sweep_interval=0.1, redis_url=REDIS_URL)
     with TestClient(create_app(replace(world.rt, settings=settings), scheduler=True)) as client:
         time.sleep(0.5)
         assert client.get("/readyz").json()["checks"] == {"database": "ok", "broker": "ok"}

@@ -52,7 +52,7 @@ def test_ids_beyond_32_bits_are_refused_not_crashed(world):
              ("post", f"/v1/meetings/{BIG}/cancel", {"reason": "取消"}, "meeting_id"),
              ("get", f"/v1/enterprises/{BIG}", None, "enterprise_id"),
              ("post", f"/v1/notifications/{BIG}/redeliver", None, "notification_id"),
-             ("get", f"/v1/notifications?after={BIG}", None, "after"),
+             ("get", f"/v1/notifications?cursor={encode_cursor(BIG)}", None, "cursor"),
              ("get", f"/v1/notifications?case_id={BIG}", None, "case_id"),
              ("get", f"/v1/cases?cursor={encode_cursor(BIG)}", None, "cursor"),
              ("post", "/v1/cases", {"title": "土地证", "description": "办不下来", "enterprise_id": BIG}, "enterprise_id"),
@@ -272,7 +272,7 @@ def test_a_weak_bootstrap_token_is_refused_at_start(weak, tmp_path):
 
 
 def test_the_last_active_admin_key_cannot_be_revoked(world):
-    admin_id = next(k["id"] for k in world.client.get("/v1/api-keys", headers=world.h("admin")).json()
+    admin_id = next(k["id"] for k in world.client.get("/v1/api-keys", headers=world.h("admin")).json()["items"]
                     if k["role"] == "admin" and k["revoked_at"] is None)
     body = refused(world.client.delete(f"/v1/api-keys/{admin_id}", headers=world.h("admin")), 409, "key_id")
     assert "last active admin key" in body["detail"]
