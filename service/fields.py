@@ -9,7 +9,7 @@ clients and the docs page know them too.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
 import annotated_types as at
@@ -49,6 +49,24 @@ def _in_calendar(value: datetime) -> datetime:
 
 
 Moment = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_in_calendar)]
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day_only(value: Any) -> Any:
+    # lax mode reads "0" as 1970-01-01
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.match(value)):
+        return value
+    raise ValueError("give a date as YYYY-MM-DD, e.g. 2026-12-01")
+
+
+def _day_in_calendar(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must lie in the years {FIRST_YEAR}-{LAST_YEAR}")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day_only), AfterValidator(_day_in_calendar)]
 
 
 def text(max_length: int):

@@ -104,10 +104,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if exc.status_code == 400 and detail == "There was an error parsing the body":
+        if exc.status_code == 400 and detail in ("There was an error parsing the body", "Invalid multipart data."):
             # Starlette's word for a body that is not text; to the caller it is one more bad body
-            return problem(422, "Invalid request", "body: not valid JSON text (UTF-8); send a JSON object",
-                           errors=[{"field": "body", "message": "not valid JSON text"}])
+            return problem(422, "Invalid request", "body: cannot be read (not JSON text in UTF-8, or broken "
+                           "multipart form data); send what the endpoint takes",
+                           errors=[{"field": "body", "message": "cannot be read"}])
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"path: no such endpoint {request.url.path}; see /docs"
         elif exc.status_code == 405:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from .. import paging
 from ..auth.principal import Principal
 from ..deps import db, principal, runtime
+from ..fields import Day
 from ..errors import Forbidden
 from ..runtime import Runtime
 from .models import AuditEntry
@@ -44,9 +45,10 @@ def _out(e: AuditEntry) -> dict:
 
 @router.get("", response_model=EntryList, responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def entries(session: Session = Depends(db), p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
-            action: Annotated[str | None, Query(max_length=60, description="an action, or its prefix: keys.")] = None,
+            action: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z][a-z._-]*$",
+                                                description="an action, or its prefix: keys.")] = None,
             actor: Annotated[str | None, Query(max_length=100)] = None,
-            from_: Annotated[date | None, Query(alias="from")] = None, to: date | None = None,
+            from_: Annotated[Day | None, Query(alias="from")] = None, to: Day | None = None,
             cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
             format: Literal["json", "csv"] = "json"):
     """Administrative acts, newest first; filter by action (or prefix), actor and local dates."""

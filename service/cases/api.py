@@ -19,7 +19,7 @@ from ..auth.keys import authenticate_with
 from ..auth.principal import Principal
 from .. import audit
 from ..errors import Invalid, Problem
-from ..fields import Id
+from ..fields import Day, Id
 from ..notifications.api import delivery_log
 from ..runtime import Runtime
 from . import service, views, writes
@@ -93,8 +93,8 @@ def list_cases(session: Session = Depends(db), p: Principal = Depends(principal)
                enterprise_id: Id | None = None, priority: Annotated[str | None, Query(max_length=10)] = None,
                theme: Annotated[str | None, Query(max_length=40)] = None,
                category: Annotated[str | None, Query(max_length=40)] = None,
-               created_from: Annotated[date | None, Query(alias="from", description="filed on or after (local date)")] = None,
-               created_to: Annotated[date | None, Query(alias="to", description="filed on or before (local date)")] = None,
+               created_from: Annotated[Day | None, Query(alias="from", description="filed on or after (local date)")] = None,
+               created_to: Annotated[Day | None, Query(alias="to", description="filed on or before (local date)")] = None,
                cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50):
     """Cases the caller may see, newest first; filters combine; `next_cursor` pages on."""
     rows, next_cursor = service.list_cases(session, rt, p, status=status, tier=tier, department=department,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..auth.principal import Principal
 from ..deps import db, principal, runtime
+from ..fields import Day
 from ..errors import Forbidden
 from ..runtime import Runtime
 from . import render
@@ -66,10 +67,10 @@ _FORMATS = {200: {"description": "the report in the `format` asked for", "conten
 
 @router.get("/performance", responses=_FORMATS)
 def performance(session: Session = Depends(db), p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
-                period: Annotated[str | None, Query(max_length=20, description="2026-11-30, 2026-W48, 2026-11, "
+                period: Annotated[str | None, Query(min_length=4, max_length=20, description="2026-11-30, 2026-W48, 2026-11, "
                                                     "2026-Q4 or 2026; default: the last 30 days")] = None,
-                from_: Annotated[date | None, Query(alias="from", description="first day, with `to`")] = None,
-                to: Annotated[date | None, Query(description="last day (included)")] = None,
+                from_: Annotated[Day | None, Query(alias="from", description="first day, with `to`")] = None,
+                to: Annotated[Day | None, Query(description="last day (included)")] = None,
                 group_by: GroupBy = "department", extensions: Extensions = "count",
                 format: Literal["json", "csv", "xlsx"] = "json"):
     """受理量、响应率、办结率、按时办结率、满意率、重办率、异议率, escalations, overdue, handling time;
@@ -88,7 +89,8 @@ def performance(session: Session = Depends(db), p: Principal = Depends(principal
 @router.get("/bulletin", responses={200: {"description": "the bulletin (月度通报) as DOCX",
                                           "content": {DOCX: {"schema": {"type": "string", "format": "binary"}}}}})
 def bulletin(session: Session = Depends(db), p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
-             period: Annotated[str | None, Query(max_length=20, description="a month, 2026-11; default: last month")]
+             period: Annotated[str | None, Query(min_length=4, max_length=20,
+                                                 description="a month, 2026-11; default: last month")]
              = None):
     """The monthly bulletin (月度通报): headline figures, rankings with arrows against last month,
     the three best and three last departments, the cases overdue longest."""

@@ -31,6 +31,7 @@ BODIES = {
     "approve-extension": {"approve": True}, "object": {"reason": "不属于本部门"},
     "reassign": {"lead_department": "natural-resources", "co_departments": ["financial-regulation"]},
     "withdraw": {"reason": "撤回"},
+    "mark-duplicate": {"of": 1},  # the access test names a real original of E's (test_case_actions)
 }
 # what must happen first (as admin) so the action is allowed by status
 BEFORE = {"request-info": ["accept"], "resolve": ["accept"], "supplement": ["accept", "request-info"],
