@@ -383,11 +383,11 @@ def _extend(session, rt, case, body, now, p):
     if case.due_at is None or now >= case.due_at:
         raise Conflict("extensions are asked before the deadline; this one has passed", current_status=case.status)
     if body.until <= case.due_at:
-        raise Invalid(f"until: must be after the current deadline {_iso(case.due_at)}")
+        raise Invalid(f"until: must be after the current deadline {rt.calendar.shown(case.due_at)}")
     horizon = case.due_at + timedelta(days=rt.settings.max_extension_days)
     if body.until > horizon:
         raise Invalid(f"until: an extension reaches at most {rt.settings.max_extension_days} days past the current "
-                      f"deadline, so no later than {_iso(horizon)}; ask for less, or escalate the case")
+                      f"deadline, so no later than {rt.calendar.shown(horizon)}; ask for less, or escalate the case")
     case.pending_extension = {"until": body.until.isoformat(), "reason": body.reason, "by": p.actor,
                               "at": now.isoformat()}
     return "extension_requested", dict(case.pending_extension)

@@ -98,6 +98,11 @@ class WorkCalendar:
             day += timedelta(days=1)
         return day
 
+    def shown(self, moment: datetime) -> str:
+        """A moment as a person here reads it in a message: local time with its offset
+        (2026-12-01T18:00+08:00), not UTC."""
+        return moment.astimezone(self.tz).isoformat(timespec="minutes")
+
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
 

@@ -9,11 +9,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..deps import db, principal, runtime
-from .. import audit
+from .. import audit, paging
 from ..auth.principal import Principal
 from ..directory.models import Sitting
 from ..errors import Forbidden, Invalid, NotFound
@@ -48,6 +48,7 @@ class SittingOut(BaseModel):
 
 class SittingList(BaseModel):
     items: list[SittingOut]
+    next_cursor: str | None
 
 
 class ExtraSitting(BaseModel):
@@ -107,10 +108,18 @@ def _no_pdf(format: str) -> None:
 def list_sittings(session: Session = Depends(db), p: Principal = Depends(principal), rt: Runtime = Depends(runtime),
                   series: str | None = None, tier: Annotated[int | None, Query(ge=2, le=5)] = None,
                   status: str | None = None, from_: Annotated[Moment | None, Query(alias="from")] = None,
-                  to: Moment | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100):
+                  to: Moment | None = None, cursor: str | None = None,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100):
     """Sittings of each series, soonest first; filters `series`, `tier`, `status`, `from`, `to`."""
     _staff(p)
-    query = select(Sitting).order_by(Sitting.starts_at, Sitting.id).limit(limit)
+    query = select(Sitting).order_by(Sitting.starts_at, Sitting.id).limit(limit + 1)
+    if cursor:  # keyset on (starts_at, id): the next page starts after the last row shown
+        at, _, last = str(paging.decode_cursor("m", cursor, numeric=False)).rpartition("|")
+        try:
+            after, last_id = datetime.fromisoformat(at), int(last)
+        except ValueError:
+            raise Invalid("cursor: not a cursor this list gave; pass next_cursor from the previous page") from None
+        query = query.where(or_(Sitting.starts_at > after, (Sitting.starts_at == after) & (Sitting.id > last_id)))
     if p.role == "secretary":
         query = query.where(Sitting.series_key == p.series)
     if series is not None:
@@ -128,7 +137,12 @@ def list_sittings(session: Session = Depends(db), p: Principal = Depends(princip
         query = query.where(Sitting.starts_at >= from_)
     if to is not None:
         query = query.where(Sitting.starts_at < to)
-    return {"items": [sitting_out(rt, s) for s in session.scalars(query)]}
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    return {"items": [sitting_out(rt, s) for s in rows],
+            "next_cursor": paging.encode_cursor("m", f"{last.starts_at.isoformat()}|{last.id}") if more else None}
 
 
 @router.post("", status_code=201, response_model=SittingOut)

@@ -78,11 +78,11 @@ def apply(session: Session, rt: Runtime, sitting_id: int, body: MinutesIn, actor
     if existing is not None:
         if existing.request_hash == digest:
             return existing, True
-        raise Conflict(f"the minutes of sitting {sitting.id} were recorded at {existing.recorded_at.isoformat()} "
+        raise Conflict(f"the minutes of sitting {sitting.id} were recorded at {rt.calendar.shown(existing.recorded_at)} "
                        "and differ from these; they are applied once — record a correction on the cases",
                        current_status=sitting.status)
     if now < sitting.agenda_closes_at:
-        raise Conflict(f"the agenda of sitting {sitting.id} is open until {sitting.agenda_closes_at.isoformat()}; "
+        raise Conflict(f"the agenda of sitting {sitting.id} is open until {rt.calendar.shown(sitting.agenda_closes_at)}; "
                        "minutes come after the meeting", current_status=sitting.status)
     if sitting.status == SCHEDULED:  # the cut-off passed before the beat got to it
         publish(session, rt, sitting, now)

@@ -189,15 +189,15 @@ def add_extra(session: Session, rt: Runtime, series_key: str, starts_at: datetim
 
     if not now <= starts_at <= now + timedelta(days=366):
         raise Invalid("starts_at: an extra sitting starts between now and a year from now "
-                      f"(now is {now.isoformat(timespec='minutes')})")
+                      f"(now is {rt.calendar.shown(now)})")
     closes = agenda_closes_at or rt.calendar.before(starts_at, Duration.parse(series.agenda_closes_before))
     if closes <= now:
         raise Invalid("agenda_closes_at: the agenda of a new sitting must close in the future; "
-                      f"it would close at {closes.isoformat()}")
+                      f"it would close at {rt.calendar.shown(closes)}")
     if closes > starts_at:
         raise Invalid("agenda_closes_at: the agenda closes before the sitting starts")
     if session.scalar(select(Sitting.id).where(Sitting.series_key == series.key, Sitting.starts_at == starts_at)):
-        raise Conflict(f"starts_at: {series.name} already has a sitting at {starts_at.isoformat()}")
+        raise Conflict(f"starts_at: {series.name} already has a sitting at {rt.calendar.shown(starts_at)}")
     sitting = Sitting(series_key=series.key, number=next_number(session, series), starts_at=starts_at,
                       agenda_closes_at=closes, status=SCHEDULED, kind="extra")
     session.add(sitting)

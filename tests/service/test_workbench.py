@@ -202,3 +202,26 @@ def test_search_normalises_both_sides_and_filters(world):
     theme = world.case(power["id"])["theme"]
     assert power["id"] in ids(f"theme={theme}")
     assert ids("theme=no-such-theme") == [] and ids("priority=urgent") == [] and ids("category=energy") == []
+
+
+def test_times_in_error_details_are_the_citys(world):
+    case = world.submit()
+    world.act(case["id"], "accept", "land")
+    r = world.client.post(f"/v1/cases/{case['id']}/extend", headers=world.h("land"),
+                          json={"until": "2026-11-27T09:00:00+08:00", "reason": "需要时间"})
+    assert r.status_code == 422 and "2026-12-01T18:00+08:00" in r.json()["detail"], r.text
+
+
+def test_sittings_page_like_every_list(world):
+    from datetime import timedelta
+
+    for day in range(1, 8):
+        starts = (world.clock() + timedelta(days=day * 3)).isoformat()
+        r = world.client.post("/v1/meetings", json={"series": "county-yuanhui", "starts_at": starts},
+                              headers=world.h("admin"))
+        assert r.status_code == 201, r.text
+    first = world.client.get("/v1/meetings?limit=5", headers=world.h("admin")).json()
+    assert len(first["items"]) == 5 and first["next_cursor"]
+    second = world.client.get(f"/v1/meetings?limit=5&cursor={first['next_cursor']}", headers=world.h("admin")).json()
+    assert not {s["id"] for s in second["items"]} & {s["id"] for s in first["items"]}
+    assert second["items"][0]["starts_at"] >= first["items"][-1]["starts_at"]
