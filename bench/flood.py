@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import UNLIMITED, scratch_database  # noqa: E402
+from bench.scratch import UNLIMITED, free_port, scratch_database  # noqa: E402
 
 CLOSEDLOOP = Path(sys.executable).with_name("closedloop")
 SECONDS = 4
@@ -116,15 +116,6 @@ def readers(base: str, quiet: list[str], samples: list[float]) -> threading.Even
 
 
 def main() -> None:
-    import socket
-
-    def free_port() -> int:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        return port
-
     redis_url = os.environ.get("CLOSEDLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     rows = []
     for label, limits in (("default limits", {}), ("limits off", UNLIMITED)):

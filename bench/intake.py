@@ -29,7 +29,6 @@ import asyncio
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,18 +40,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import UNLIMITED, enterprise_key, scratch_database  # noqa: E402
+from bench.scratch import UNLIMITED, enterprise_key, free_port, scratch_database  # noqa: E402
 
 TITLES = ["项目用地报批进度缓慢", "中小企业贷款审批时间长", "专用变压器报装", "出口退税进度查询", "员工子女转学",
           "食品经营许可证办理", "冷链运输车辆受限", "政府采购货款未支付"]
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start(app: str, port: int, env: dict, workers: int) -> subprocess.Popen:

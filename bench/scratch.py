@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -55,3 +56,11 @@ def enterprise_key(url: str, directory: Path | None = None) -> str:
         s.commit()
     rt.engine.dispose()
     return key
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

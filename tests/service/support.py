@@ -24,3 +24,15 @@ class Clock:
         self.now = moment
 
 
+
+
+PROBLEM = "application/problem+json"
+
+
+def refused(r, status: int, field: str) -> dict:
+    """A problem+json answer of ``status`` whose detail names ``field`` first (or among others)."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM
+    body = r.json()
+    assert body["detail"].startswith(f"{field}:") or f"; {field}:" in body["detail"], body["detail"]
+    return body

@@ -228,12 +228,17 @@ def test_meetings(world):
             "POST /v1/meetings/{id}/cancel": lambda: world.client.post(
                 f"/v1/meetings/{world.case(case['id'])['sitting_id']}/cancel", json={"reason": "改期"}, headers=h),
         }
-        for name in rows:
-            r = calls[name]()
-            assert r.status_code < 500, r.text
-            got[name][who] = outcome(r.status_code)
+        record(got, who, calls)
     for name in rows:
         assert got[name] == MATRIX[name], name
+
+
+def record(got: dict[str, dict[str, str]], who: str, calls: dict) -> None:
+    """Make each call as ``who`` and note its outcome under the call's row."""
+    for name in got:
+        r = calls[name]()
+        assert r.status_code < 500, r.text
+        got[name][who] = outcome(r.status_code)
 
 
 def test_reports(world):
@@ -248,9 +253,6 @@ def test_reports(world):
                 "/v1/reports/performance?group_by=district", headers=h),
             "GET /v1/reports/bulletin": lambda: world.client.get("/v1/reports/bulletin?period=2026-11", headers=h),
         }
-        for name in rows:
-            r = calls[name]()
-            assert r.status_code < 500, r.text
-            got[name][who] = outcome(r.status_code)
+        record(got, who, calls)
     for name in rows:
         assert got[name] == MATRIX[name], name

@@ -9,17 +9,10 @@ import pytest
 from openpyxl import Workbook
 from stdnum.cn import uscc
 
-PROBLEM = "application/problem+json"
+from support import PROBLEM, refused
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = ["企业名称", "统一社会信用代码", "所属县区", "行业", "重点项目级别", "白名单", "首席服务官"]
-
-
-def refused(r, status: int, field: str) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == PROBLEM
-    body = r.json()
-    assert body["detail"].startswith(f"{field}:") or f"; {field}:" in body["detail"], body["detail"]
-    return body
 
 
 def code(n: int, prefix: str = "91411100MA4") -> str:

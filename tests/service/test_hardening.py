@@ -22,18 +22,10 @@ from service.auth.limits import LocalBuckets, Limiter, RedisBuckets, parse_rates
 from service.cases.service import encode_cursor
 from service.problems import unavailable
 from service.runtime import Runtime
+from support import PROBLEM, refused
 
 BIG = 2**31  # one past the largest id a PostgreSQL integer holds
 STRONG = "Vq7-hT2wZk9pLx4mRb6nJc"
-PROBLEM = "application/problem+json"
-
-
-def refused(r, status: int, field: str) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == PROBLEM
-    body = r.json()
-    assert body["detail"].startswith(f"{field}:") or f"; {field}:" in body["detail"], body["detail"]
-    return body
 
 
 def agenda_case(world) -> dict:
