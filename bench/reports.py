@@ -29,6 +29,7 @@ bulletin < 3 s.
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 import importlib.util
 import os
 import platform
@@ -118,6 +119,9 @@ def main() -> None:
                         help="after the proposal's measurement, a CREATE INDEX or a 'SET name = value' for the "
                              "database, then measure again; repeatable, cumulative; default: the three of TRIES; "
                              "'none': none")
+    parser.add_argument("--database", metavar="URL",
+                        help="measure a database this script (bench/bigload.py) already loaded, as it stands "
+                             "(its indexes and settings included): no load, not dropped")
     args = parser.parse_args()
 
     from service.config import Settings
@@ -135,28 +139,36 @@ def main() -> None:
             have_docs = False
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
           f"{platform.platform()}")
-    with scratch_database() as url:
+    with (nullcontext(args.database) if args.database else scratch_database()) as url:
         rt = Runtime.build(Settings(database_url=url), clock=lambda: NOW)
         with rt.engine.connect() as conn:
             print("PostgreSQL:", conn.execute(text("SHOW server_version")).scalar(), "— shared_buffers",
                   conn.execute(text("SHOW shared_buffers")).scalar(), ", work_mem",
                   conn.execute(text("SHOW work_mem")).scalar(), ", jit", conn.execute(text("SHOW jit")).scalar(),
                   ", max_parallel_workers_per_gather",
-                  conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar())
-        upgrade(rt)
-        with rt.session() as s:
-            load_directory_rows(s, rt.directory)
-            s.commit()
-        print(f"loading {args.cases:,} cases …", flush=True)
-        t = time.perf_counter()
-        stats = bigload.load(url, rt, args.cases, log=lambda m: print(m, flush=True))
-        print(f"\nloaded in {time.perf_counter() - t:.0f} s (inserts {stats['insert_s']:.0f} s, indexes "
-              f"{stats['index_s']:.0f} s, VACUUM ANALYZE {stats['vacuum_s']:.0f} s): {args.cases:,} cases, "
-              f"{stats['facts']:,} facts; database {gib(stats['db_bytes'])} (cases {gib(stats['cases_heap'])} + "
-              f"indexes {gib(stats['cases_indexes'])}; case_facts {gib(stats['case_facts_heap'])} + indexes "
-              f"{gib(stats['case_facts_indexes'])})")
-        print("facts:", ", ".join(f"{k} {v:,}" for k, v in stats["facts_by_kind"].items()))
-        print("cases:", ", ".join(f"{k} {v:,}" for k, v in stats["cases_by_status"].items()), flush=True)
+                  conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar(), ", random_page_cost",
+                  conn.execute(text("SHOW random_page_cost")).scalar())
+        if args.database:
+            with rt.engine.connect() as conn:
+                n = conn.execute(text("SELECT count(*) FROM cases")).scalar()
+                facts = conn.execute(text("SELECT count(*) FROM case_facts")).scalar()
+                size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
+            print(f"measuring {url} as it stands: {n:,} cases, {facts:,} facts, {gib(size)}")
+        else:
+            upgrade(rt)
+            with rt.session() as s:
+                load_directory_rows(s, rt.directory)
+                s.commit()
+            print(f"loading {args.cases:,} cases …", flush=True)
+            t = time.perf_counter()
+            stats = bigload.load(url, rt, args.cases, log=lambda m: print(m, flush=True))
+            print(f"\nloaded in {time.perf_counter() - t:.0f} s (inserts {stats['insert_s']:.0f} s, indexes "
+                  f"{stats['index_s']:.0f} s, VACUUM ANALYZE {stats['vacuum_s']:.0f} s): {args.cases:,} cases, "
+                  f"{stats['facts']:,} facts; database {gib(stats['db_bytes'])} (cases {gib(stats['cases_heap'])} + "
+                  f"indexes {gib(stats['cases_indexes'])}; case_facts {gib(stats['case_facts_heap'])} + indexes "
+                  f"{gib(stats['case_facts_indexes'])})")
+            print("facts:", ", ".join(f"{k} {v:,}" for k, v in stats["facts_by_kind"].items()))
+            print("cases:", ", ".join(f"{k} {v:,}" for k, v in stats["cases_by_status"].items()), flush=True)
 
         month = parse_period("2026-11", None, None, TODAY)
         year = parse_period("2026", None, None, TODAY)
