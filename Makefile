@@ -43,13 +43,17 @@ run: $(STAMP)
 	  > $(VAR)/webhook-receiver.log 2>&1 &
 	$(DEMO_ENV) $(BIN)/closedloop serve --port $(PORT)
 
+# The servers' loads come from wrk (apt-get install -y wrk); the reports at ten million cases
+# (bench/reports.py, ~20 minutes and 14 GiB) are run on their own.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/intake_cpu.py
 	$(BIN)/python bench/escalation.py
 	$(BIN)/python bench/push.py
 	$(BIN)/python bench/agenda.py
+	$(BIN)/python bench/flood.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -4,9 +4,10 @@ their cases; how many submissions are refused (429), and what the flood does to 
 reads — with the default limits, and with the limits off, in the same run.
 
 The API runs as docker-compose runs it (`closedloop serve --workers 2`, PostgreSQL, Redis, the
-limits shared through Redis). The flood comes from wrk (compiled: 2 threads, 16 connections); the
-readers are eight Python threads, one per quiet enterprise, each reading `GET /v1/cases` every
-250 ms (4/s, inside the default 5/s an enterprise key may make).
+limits shared through Redis). Both loads come from wrk, compiled, so that no Python client takes
+the cores the servers need: the flood (2 threads, 16 connections) and, beside it, the readers (1
+thread, 8 connections, each request with the next quiet enterprise's key, every connection waiting
+250 ms after each answer: about 4 reads a second per key, inside the default 5/s).
 
     .venv/bin/python bench/flood.py            # needs wrk, PostgreSQL and Redis on this machine
 """
@@ -15,11 +16,9 @@ from __future__ import annotations
 
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -86,16 +85,6 @@ def serve(env: dict, port: int) -> subprocess.Popen:
     raise RuntimeError("the API did not start")
 
 
-def reader(base: str, key: str, stop: threading.Event, out: list[float]) -> None:
-    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
-        while not stop.is_set():
-            t = time.perf_counter()
-            r = c.get(f"{base}/v1/cases?limit=20")
-            assert r.status_code == 200, r.text
-            out.append((time.perf_counter() - t) * 1000)
-            time.sleep(0.25)
-
-
 def flood(base: str, key: str, tmp: Path, paced: bool) -> tuple[int, int]:
     """(requests answered, of which not 2xx) in SECONDS of one key submitting: 1,000 paced, or flat out."""
     script = tmp / "flood.lua"
@@ -108,11 +97,24 @@ def flood(base: str, key: str, tmp: Path, paced: bool) -> tuple[int, int]:
     return int(total.group(1)), int(refused.group(1)) if refused else 0
 
 
-def readers(base: str, quiet: list[str], samples: list[float]) -> threading.Event:
-    stop = threading.Event()
-    for key in quiet:
-        threading.Thread(target=reader, args=(base, key, stop, samples), daemon=True).start()
-    return stop
+def readers(base: str, quiet: list[str], tmp: Path, seconds: float) -> subprocess.Popen:
+    """wrk reading `GET /v1/cases` as the quiet enterprises, in the background for ``seconds``."""
+    script = tmp / "readers.lua"
+    script.write_text("keys = {" + ", ".join(f'"{k}"' for k in quiet) + "}\nlocal n = 0\n"
+                      "function request()\n  n = n + 1\n"
+                      '  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. keys[n % #keys + 1]})\n'
+                      "end\nfunction delay() return 250 end\n", encoding="utf-8")
+    return subprocess.Popen(["wrk", "-t1", f"-c{len(quiet)}", f"-d{seconds}s", "--latency", "-s", str(script),
+                             f"{base}/v1/cases?limit=20"], stdout=subprocess.PIPE, text=True)
+
+
+def latency(proc: subprocess.Popen) -> tuple[float, float, int, int]:
+    """(p50 ms, p99 ms, reads, reads not 2xx) from the readers' wrk."""
+    out = proc.communicate()[0]
+    ms = lambda v, u: float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u]  # noqa: E731
+    p50, p99 = (re.search(rf"\s{q}%\s+([\d.]+)(us|ms|s)\b", out).groups() for q in ("50", "99"))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return ms(*p50), ms(*p99), int(re.search(r"(\d+) requests in", out).group(1)), int(bad.group(1)) if bad else 0
 
 
 def main() -> None:
@@ -131,22 +133,17 @@ def main() -> None:
                 proc = serve(env, port)
                 base = f"http://127.0.0.1:{port}"
                 try:
-                    calm: list[float] = []
-                    stop = readers(base, quiet, calm)
-                    time.sleep(SECONDS)
-                    stop.set()
-                    time.sleep(0.5)
-                    during: list[float] = []
-                    stop = readers(base, quiet, during)
+                    calm = latency(readers(base, quiet, Path(tmp), SECONDS))
+                    during_proc = readers(base, quiet, Path(tmp), SECONDS)
                     total, refused = flood(base, flooder, Path(tmp), paced)
-                    stop.set()
-                    time.sleep(0.5)
+                    during = latency(during_proc)
                 finally:
                     os.killpg(proc.pid, 15)
                     proc.wait()
-            p99 = lambda xs: statistics.quantiles(xs, n=100)[98]  # noqa: E731
+            if calm[3] or during[3]:
+                raise RuntimeError(f"a quiet enterprise's read was refused: {calm[3]} before, {during[3]} during")
             rows.append((label, "1,000 in 4 s" if paced else f"flat out, {SECONDS} s", total, total - refused,
-                         refused, statistics.median(calm), statistics.median(during), p99(during), len(during)))
+                         refused, calm[0], during[0], during[1], during[2]))
     print("| limits | flood | requests | 201 | 429 | others' read p50 before | p50 during | p99 during | reads |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, kind, total, ok, refused, calm, p50d, p99d, n in rows:
