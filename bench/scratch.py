@@ -18,20 +18,24 @@ UNLIMITED = {"CLOSEDLOOP_RATE_LIMIT": "off", "CLOSEDLOOP_DAILY_CASE_CAP": "0"}
 
 
 @contextmanager
-def scratch_database() -> Iterator[str]:
+def scratch_database(keep: bool = False) -> Iterator[str]:
     """A fresh database on the local PostgreSQL (CLOSEDLOOP_BENCH_DATABASE_URL, an admin URL),
-    dropped afterwards whatever happens; yields its URL."""
+    dropped afterwards whatever happens unless ``keep``; yields its URL."""
     admin_url = make_url(os.environ.get("CLOSEDLOOP_BENCH_DATABASE_URL",
                                         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     name = f"closedloop_bench_{secrets.token_hex(3)}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
     try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if keep:
+            print(f"kept the scratch database: {url}", flush=True)
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

@@ -173,105 +173,150 @@ def _bounds(rt: Runtime, p: Period) -> tuple[datetime, datetime]:
     return start, end
 
 
-# The period's counts per group, in one pass over its facts. ``{key}`` is the grouping column;
-# a rating counts for the mean only with its confirmation. An objection is upheld when, before
-# the period ends, a reassignment gives the case another lead than the one that objected.
-# A case received in the period counts as resolved for the resolution rate if it was resolved
-# before the period ended.
+# The period's facts counted per group and per (kind, tier, on_time, satisfied), in one pass
+# that runs in PostgreSQL's parallel workers; _fold turns those few hundred rows into the counts,
+# and the city's row is the sum of the groups'. A rating counts for the mean only with its
+# confirmation.
 _COUNTS_SQL = """
-SELECT {key} AS key,
-  count(*) FILTER (WHERE kind = 'submitted') AS received,
-  count(*) FILTER (WHERE kind = 'accepted') AS accepted,
-  count(*) FILTER (WHERE kind = 'accepted' AND on_time) AS accepted_on_time,
-  count(*) FILTER (WHERE kind = 'resolved') AS resolved,
-  count(*) FILTER (WHERE kind = 'resolved' AND on_time {extension_clause}) AS resolved_on_time,
-  count(*) FILTER (WHERE kind = 'submitted' AND EXISTS (
-      SELECT 1 FROM case_facts r WHERE r.case_id = f.case_id AND r.kind = 'resolved' AND r.at < :end))
-      AS received_resolved,
-  count(*) FILTER (WHERE kind = 'closed') AS closed,
-  count(*) FILTER (WHERE kind = 'withdrawn') AS withdrawn,
-  count(*) FILTER (WHERE kind = 'reopened') AS reopened,
-  count(*) FILTER (WHERE kind IN ('closed', 'reopened') AND satisfied IS NOT NULL) AS confirmations,
-  count(*) FILTER (WHERE kind = 'closed' AND satisfied) AS satisfied,
-  sum(rating) FILTER (WHERE kind IN ('closed', 'reopened') AND satisfied IS NOT NULL) AS rating_sum,
-  count(rating) FILTER (WHERE kind IN ('closed', 'reopened') AND satisfied IS NOT NULL) AS rating_n,
-  count(*) FILTER (WHERE kind = 'objected') AS objections,
-  count(*) FILTER (WHERE kind = 'objected' AND EXISTS (
-      SELECT 1 FROM case_facts r WHERE r.case_id = f.case_id AND r.kind = 'reassigned' AND r.at >= f.at
-        AND r.at < :end AND r.lead_department IS NOT NULL
-        AND (f.lead_department IS NULL OR r.lead_department <> f.lead_department))) AS objections_upheld,
-  count(*) FILTER (WHERE kind = 'escalated' AND tier = 2) AS escalated_2,
-  count(*) FILTER (WHERE kind = 'escalated' AND tier = 3) AS escalated_3,
-  count(*) FILTER (WHERE kind = 'escalated' AND tier = 4) AS escalated_4,
-  count(*) FILTER (WHERE kind = 'escalated' AND tier = 5) AS escalated_5,
-  count(*) FILTER (WHERE kind = 'supervised') AS supervised,
-  sum(working_days) FILTER (WHERE kind = 'resolved') AS days_sum,
-  count(working_days) FILTER (WHERE kind = 'resolved') AS days_n
-FROM case_facts f
-WHERE at >= :start AND at < :end {scope}
+SELECT {key} AS key, kind, tier, on_time, satisfied, count(*) AS n, sum(rating) AS rating_sum,
+       count(rating) AS rating_n, sum(working_days) AS days_sum, count(working_days) AS days_n
+FROM case_facts f WHERE at >= :start AND at < :end {scope}
+GROUP BY 1, 2, 3, 4, 5
+"""
+# A case received in the period counts as resolved for the resolution rate if it was resolved
+# before the period ended; its resolution follows its submission, so it was resolved within
+# the period: a semi-join on the period's own resolutions, nothing outside the period probed.
+_RECEIVED_RESOLVED_SQL = """
+SELECT {key} AS key, count(*) AS n FROM case_facts f
+WHERE kind = 'submitted' AND at >= :start AND at < :end {scope}
+  AND case_id IN (SELECT case_id FROM case_facts WHERE kind = 'resolved' AND at >= :start AND at < :end)
 {group}
 """
-_NOT_EXTENDED = ("AND NOT EXISTS (SELECT 1 FROM case_facts x WHERE x.case_id = f.case_id AND x.kind = 'extended' "
-                 "AND x.tier = f.tier AND x.at <= f.at)")
+# An objection is upheld when, before the period ends, a reassignment gives the case another
+# lead than the one that objected.
+_UPHELD_SQL = """
+SELECT {key} AS key, count(*) AS n FROM case_facts f
+WHERE kind = 'objected' AND at >= :start AND at < :end {scope} AND EXISTS (
+  SELECT 1 FROM case_facts r WHERE r.case_id = f.case_id AND r.kind = 'reassigned' AND r.at >= f.at
+    AND r.at < :end AND r.lead_department IS NOT NULL
+    AND (f.lead_department IS NULL OR r.lead_department <> f.lead_department))
+{group}
+"""
+# with extensions excluded: the on-time resolutions whose tier's deadline had been extended
+_EXTENDED_ON_TIME_SQL = """
+SELECT {key} AS key, count(*) AS n FROM case_facts f
+WHERE kind = 'resolved' AND on_time AND at >= :start AND at < :end {scope} AND EXISTS (
+  SELECT 1 FROM case_facts x WHERE x.case_id = f.case_id AND x.kind = 'extended' AND x.tier = f.tier
+    AND x.at <= f.at)
+{group}
+"""
+# handling time: the groups' and the city's median and p90 in one statement (PostgreSQL)
 _DAYS_PG = """
-SELECT {key} AS key, percentile_cont(0.5) WITHIN GROUP (ORDER BY working_days) AS median,
+SELECT {key} AS key, {total} AS total, percentile_cont(0.5) WITHIN GROUP (ORDER BY working_days) AS median,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY working_days) AS p90
 FROM case_facts WHERE kind = 'resolved' AND working_days IS NOT NULL AND at >= :start AND at < :end {scope}
-{group}
+{sets}
 """
 _DAYS_ANY = """
 SELECT {key} AS key, working_days FROM case_facts
 WHERE kind = 'resolved' AND working_days IS NOT NULL AND at >= :start AND at < :end {scope}
 """
 # overdue now: running cases past their deadline, under their present attributes
+# (ix_cases_running_due makes it an index-only scan)
 _OVERDUE_SQL = """
 SELECT {key} AS key, count(*) AS n, min(due_at) AS oldest FROM cases
 WHERE status IN ({running}) AND due_at < :now {scope} {group}
 """
+# What the report's statements run under on PostgreSQL, and why:
+# - jit: the statements are short; compiling them cost more than running them (bench/reports.py);
+# - random_page_cost: a period is a range of ix_case_facts_at_kind over facts written in time
+#   order, read from memory; at the default (4) the planner scans the whole table for a year;
+# - work_mem: a year's handling times are sorted, and its resolved cases hashed, in memory.
+_PG_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL random_page_cost = 1.1", "SET LOCAL work_mem = '64MB'")
+
+# fact kind -> the count it adds to, whatever its other columns
+_PLAIN = {"submitted": "received", "accepted": "accepted", "resolved": "resolved", "closed": "closed",
+          "withdrawn": "withdrawn", "reopened": "reopened", "objected": "objections", "supervised": "supervised"}
 
 
-def _key_sql(group_by: str) -> str:
+def _sql(template: str, group_by: str, district: str | None, **parts):
+    """A report statement for a grouping and a scope: ``{key}`` the grouping column, ``{group}``
+    its GROUP BY, ``{sets}``/``{total}`` the groups and the total in one, ``{scope}`` the
+    district; times bound as the columns store them (SQLite keeps UTC text)."""
     column = GROUPS[group_by]
-    return "'city'" if column is None else column
+    sql = template.format(key="'city'" if column is None else column,
+                          group="" if column is None else f"GROUP BY {column}",
+                          total="1" if column is None else f"GROUPING({column})",
+                          sets="" if column is None else f"GROUP BY GROUPING SETS (({column}), ())",
+                          scope="AND district = :district" if district else "", **parts)
+    return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in ("start", "end", "now")
+                                  if f":{n}" in sql))
 
 
-def _group(group_by: str) -> str:
-    column = GROUPS[group_by]
-    return "" if column is None else f"GROUP BY {column}"
-
-
-def _query(sql: str, district: str | None):
-    """A report statement: times bound as the columns store them (SQLite keeps UTC text)."""
-    stmt = text(sql.replace("{scope}", "AND district = :district" if district else ""))
-    return stmt.bindparams(*(bindparam(n, type_=UTCDateTime()) for n in ("start", "end", "now") if f":{n}" in sql))
+def _fold(counts: dict, sums: dict, row) -> None:
+    """Add one (key, kind, tier, on_time, satisfied) row of _COUNTS_SQL to a group's counts."""
+    kind, n = row["kind"], int(row["n"])
+    if kind in _PLAIN:
+        counts[_PLAIN[kind]] += n
+    if kind in ("accepted", "resolved") and row["on_time"]:
+        counts[f"{kind}_on_time"] += n
+    if kind in ("closed", "reopened") and row["satisfied"] is not None:
+        counts["confirmations"] += n
+        counts["satisfied"] += n if kind == "closed" and row["satisfied"] else 0
+        sums["rating_sum"] += int(row["rating_sum"] or 0)
+        sums["rating_n"] += int(row["rating_n"] or 0)
+    if kind == "escalated" and row["tier"] in (2, 3, 4, 5):
+        counts[f"escalated_{row['tier']}"] += n
+    if kind == "resolved":
+        sums["days_sum"] += float(row["days_sum"] or 0)
+        sums["days_n"] += int(row["days_n"] or 0)
 
 
 def _period_counts(session: Session, rt: Runtime, p: Period, group_by: str, extensions: str,
-                   district: str | None = None) -> dict:
+                   district: str | None = None, days: bool = True) -> tuple[dict, tuple[dict, dict]]:
+    """({key: (counts, figures)}, the total's (counts, figures)) of period ``p``; the handling
+    time's median and p90 only with ``days`` (the previous period's are never shown)."""
     start, end = _bounds(rt, p)
-    key = _key_sql(group_by)
-    sql = _COUNTS_SQL.format(key=key, group=_group(group_by), extension_clause=_NOT_EXTENDED if extensions == "exclude" else "",
-                             scope="{scope}")
     args = {"start": start, "end": end, **({"district": district} if district else {})}
-    out: dict = {}
-    for row in session.execute(_query(sql, district), args).mappings():
-        counts = {c: int(row[c] or 0) for c in COUNTS}
-        figures = {"rating_mean": round(row["rating_sum"] / row["rating_n"], 2) if row["rating_n"] else None,
-                   "days_mean": round(row["days_sum"] / row["days_n"], 2) if row["days_n"] else None}
-        out[_norm(row["key"])] = (counts, figures)
+    raw: dict = {}
+
+    def group(key) -> tuple[dict, dict]:
+        return raw.setdefault(_norm(key), ({c: 0 for c in COUNTS},
+                                           {"rating_sum": 0, "rating_n": 0, "days_sum": 0.0, "days_n": 0}))
+
+    for row in session.execute(_sql(_COUNTS_SQL, group_by, district), args).mappings():
+        _fold(*group(row["key"]), row)
+    extra = [(_RECEIVED_RESOLVED_SQL, "received_resolved", 1), (_UPHELD_SQL, "objections_upheld", 1)]
+    if extensions == "exclude":
+        extra.append((_EXTENDED_ON_TIME_SQL, "resolved_on_time", -1))
+    for sql, name, sign in extra:
+        for row in session.execute(_sql(sql, group_by, district), args).mappings():
+            group(row["key"])[0][name] += sign * int(row["n"])
+    if not raw:
+        return {}, _empty()
+    total = ({c: sum(v[0][c] for v in raw.values()) for c in COUNTS},
+             {s: sum(v[1][s] for v in raw.values()) for s in ("rating_sum", "rating_n", "days_sum", "days_n")})
+    out = {k: (c, _means(s)) for k, (c, s) in raw.items()}
+    city = (total[0], _means(total[1]))
+    if not days:
+        return out, city
     if session.get_bind().dialect.name == "postgresql":
-        for row in session.execute(_query(_DAYS_PG.format(key=key, group=_group(group_by), scope="{scope}"), district), args).mappings():
-            figures = out[_norm(row["key"])][1]
-            figures["days_median"] = _round(row["median"])
-            figures["days_p90"] = _round(row["p90"])
-    else:
+        for row in session.execute(_sql(_DAYS_PG, group_by, district), args).mappings():
+            figures = city[1] if row["total"] else out[_norm(row["key"])][1]
+            figures["days_median"], figures["days_p90"] = _round(row["median"]), _round(row["p90"])
+    else:  # SQLite has neither percentile_cont nor GROUPING SETS
         values: dict = {}
-        for row in session.execute(_query(_DAYS_ANY.format(key=key, group='', scope="{scope}"), district), args).mappings():
+        for row in session.execute(_sql(_DAYS_ANY, group_by, district), args).mappings():
             values.setdefault(_norm(row["key"]), []).append(row["working_days"])
-        for k, xs in values.items():
-            out[k][1]["days_median"] = _round(percentile(xs, 0.5))
-            out[k][1]["days_p90"] = _round(percentile(xs, 0.9))
-    return out
+        everything = [x for xs in values.values() for x in xs]
+        for figures, xs in [*((out[k][1], xs) for k, xs in values.items()), (city[1], everything)]:
+            figures["days_median"], figures["days_p90"] = _round(percentile(xs, 0.5)), _round(percentile(xs, 0.9))
+    return out, city
+
+
+def _means(sums: dict) -> dict:
+    return {"rating_mean": round(sums["rating_sum"] / sums["rating_n"], 2) if sums["rating_n"] else None,
+            "days_mean": round(sums["days_sum"] / sums["days_n"], 2) if sums["days_n"] else None}
 
 
 def _round(x) -> float | None:
@@ -301,12 +346,11 @@ def compute(session: Session, rt: Runtime, p: Period, group_by: str = "departmen
     county's report; its total row stands where the city's would)."""
     if group_by not in GROUPS:
         raise Invalid(f"group_by: unknown grouping '{group_by}'; use one of: {', '.join(GROUPS)}")
+    _tune(session)
     now = now or rt.clock()
     prev_period = p.previous()
-    current = _period_counts(session, rt, p, group_by, extensions, district)
-    previous = _period_counts(session, rt, prev_period, group_by, extensions, district)
-    city = _period_counts(session, rt, p, "city", extensions, district).get("city", _empty())
-    city_prev = _period_counts(session, rt, prev_period, "city", extensions, district).get("city", _empty())
+    current, city = _period_counts(session, rt, p, group_by, extensions, district)
+    previous, city_prev = _period_counts(session, rt, prev_period, group_by, extensions, district, days=False)
     overdue = _overdue(session, group_by, now, district)
     names = _names(rt, group_by)
     everyone = set() if district else set(names)  # in a county's report, only what it holds
@@ -319,11 +363,26 @@ def compute(session: Session, rt: Runtime, p: Period, group_by: str = "departmen
         rows.append(_row(k, names.get(k, k or "（未定）"), counts, figures, previous.get(k, _empty())[0],
                          overdue.get(k), now))
     total_name = _names(rt, "district").get(district, district) if district else rt.directory.city.name
-    city_row = _row(None, total_name, city[0], city[1], city_prev[0],
-                    _overdue(session, "city", now, district).get("city"), now)
+    overdue_total = (sum(n for n, _ in overdue.values()), min((o for _, o in overdue.values()), default=None))
+    city_row = _row(None, total_name, city[0], city[1], city_prev[0], overdue_total, now)
     _rank(rows)
     return Report(p, prev_period, group_by, extensions, now, rows, city_row,
                   longest_overdue(session, rt, now, overdue_limit, district))
+
+
+def _tune(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        for setting in _PG_SETTINGS:
+            session.execute(text(setting))
+
+
+def at_a_glance(session: Session, rt: Runtime, p: Period, now: datetime) -> tuple[dict, dict]:
+    """(the city's rates in ``p``, {lead department: cases overdue now}) — what a dashboard or a
+    Prometheus scrape shows, without the rest of a report (previous period, medians, rankings)."""
+    _tune(session)
+    _, (counts, _) = _period_counts(session, rt, p, "city", "count", days=False)
+    return ({name: rate(counts, name) for name in RATES},
+            {k: n for k, (n, _) in _overdue(session, "department", now).items()})
 
 
 def _row(key, name, counts, figures, prev_counts, overdue, now) -> Row:
@@ -351,12 +410,10 @@ def _rank(rows: list[Row]) -> None:
 
 
 def _overdue(session: Session, group_by: str, now: datetime, district: str | None = None) -> dict:
-    key = _key_sql(group_by)
     running = ", ".join(f"'{s}'" for s in sorted(machine.RUNNING))
-    sql = _OVERDUE_SQL.format(key=key, group=_group(group_by), running=running, scope="{scope}")
     out = {}
-    for row in session.execute(_query(sql, district), {"now": now, **({"district": district} if district else {})}
-                               ).mappings():
+    for row in session.execute(_sql(_OVERDUE_SQL, group_by, district, running=running),
+                               {"now": now, **({"district": district} if district else {})}).mappings():
         oldest = row["oldest"]
         if isinstance(oldest, str):  # SQLite hands min() of the stored text back
             oldest = datetime.fromisoformat(oldest)

@@ -13,24 +13,24 @@ class ReportCollector(Collector):
         self.rt = rt
 
     def collect(self):
-        from .measures import compute, parse_period
+        from .measures import at_a_glance, parse_period
 
         rt = self.rt
-        today = rt.calendar.local_date(rt.clock())
+        now = rt.clock()
+        today = rt.calendar.local_date(now)
         with rt.session() as session:
-            month = f"{today.year}-{today.month:02d}"
-            report = compute(session, rt, parse_period(month, None, None, today), "department", overdue_limit=0)
-        known = {d.key for d in rt.directory.departments}
+            month = parse_period(f"{today.year}-{today.month:02d}", None, None, today)
+            rates_now, overdue_now = at_a_glance(session, rt, month, now)
         overdue = GaugeMetricFamily("closedloop_overdue_cases_by_department",
                                     "Running cases past their deadline, by lead department ('none': awaiting triage).",
                                     labels=["department"])
-        for row in report.rows:
-            if row.key in known or row.key is None:
-                overdue.add_metric([row.key or "none"], row.figures["overdue_now"] or 0)
+        for department in rt.directory.departments:
+            overdue.add_metric([department.key], overdue_now.get(department.key, 0))
+        overdue.add_metric(["none"], overdue_now.get(None, 0))
         yield overdue
         rates = GaugeMetricFamily("closedloop_month_rate", "This month's rates for the whole city (docs/reports.md); "
                                   "absent while a rate has no denominator.", labels=["rate"])
         for name in ("resolution_rate", "on_time_rate", "satisfaction_rate", "response_rate"):
-            if report.city.rates[name] is not None:
-                rates.add_metric([name], report.city.rates[name])
+            if rates_now[name] is not None:
+                rates.add_metric([name], rates_now[name])
         yield rates
