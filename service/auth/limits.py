@@ -153,7 +153,7 @@ class Limiter:
         self.rates, self.daily_case_cap, self.buckets = rates, daily_case_cap, buckets
         # keys this process refused, until when: their next requests are refused at the door,
         # without a database or Redis round trip, so that a flood costs the service little
-        self._refused: dict[str, float] = {}
+        self._refused: dict[str, tuple[float, Rate]] = {}
 
     @classmethod
     def build(cls, rates: str, daily_case_cap: int, redis_url: str | None) -> "Limiter":
@@ -169,21 +169,20 @@ class Limiter:
             if authorization:
                 now = time.monotonic()
                 if len(self._refused) > 10_000:
-                    self._refused = {k: t for k, t in self._refused.items() if t > now}
-                self._refused[authorization] = now + wait
+                    self._refused = {k: v for k, v in self._refused.items() if v[0] > now}
+                self._refused[authorization] = (now + wait, rate)
             raise self._too_many(rate, wait)
 
     def refusing(self, authorization: str | None) -> TooManyRequests | None:
         """The answer for a key this process refused a moment ago and that has not waited."""
-        until = self._refused.get(authorization) if authorization else None
-        if until is None:
+        refused = self._refused.get(authorization) if authorization else None
+        if refused is None:
             return None
-        wait = until - time.monotonic()
+        wait = refused[0] - time.monotonic()
         if wait <= 0:
             self._refused.pop(authorization, None)
             return None
-        return TooManyRequests(f"Authorization: this key is over its rate limit; retry after "
-                               f"{max(1, round(wait + 0.4))} s", retry_after=wait)
+        return self._too_many(refused[1], wait)
 
     @staticmethod
     def _too_many(rate: Rate, wait: float) -> TooManyRequests:

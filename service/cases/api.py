@@ -12,13 +12,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..deps import db, principal, runtime
 from ..auth.keys import authenticate_with
 from ..auth.principal import Principal
 from .. import audit
-from ..errors import Invalid, Problem
+from ..errors import Invalid
 from ..fields import Day, Id
 from ..notifications.api import delivery_log
 from ..runtime import Runtime
@@ -114,20 +113,9 @@ def bulk(body: BulkIn, request: Request, session: Session = Depends(db), p: Prin
         action_body = ACTION_BODIES[body.action].model_validate(body.body)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
-    session.commit()  # the key's read: each case below is a transaction of its own
-    results = []
-    for case_id in dict.fromkeys(body.case_ids):
-        try:
-            case = service.act(session, rt, p, case_id, body.action, action_body)
-            session.commit()
-            results.append({"case_id": case_id, "status": 200, "case": case_out(case, rt, p.role)})
-        except Problem as exc:
-            session.rollback()
-            results.append({"case_id": case_id, "status": exc.status, "detail": exc.detail})
-        except StaleDataError:
-            session.rollback()
-            results.append({"case_id": case_id, "status": 409,
-                            "detail": "case: it changed while this request was acting on it; nothing was changed"})
+    results = [{"case_id": o.case_id, "status": 200, "case": case_out(o.case, rt, p.role)} if o.case is not None
+               else {"case_id": o.case_id, "status": o.status, "detail": o.detail}
+               for o in service.act_each(session, rt, p, body.case_ids, body.action, action_body)]
     done = sum(1 for r in results if r["status"] == 200)
     audit.record(session, p.actor, f"cases.bulk.{body.action}", None,
                  {"case_ids": list(dict.fromkeys(body.case_ids)), "done": done, "body": body.body}, rt.clock(), request)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from routing_rules import CaseInput
 from routing_rules.normalize import normalize
@@ -28,7 +29,7 @@ from ..auth.principal import Principal, co_department, relations, visible_cases
 from ..directory.models import Sitting
 from ..enterprises.models import Enterprise
 from ..enterprises.service import refuse_if_inactive
-from ..errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from ..errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, Problem
 from .. import paging
 from ..escalation import clock
 from ..escalation.ladder import TOP_TIER, enter_tier, place_new, restart_tier
@@ -290,6 +291,37 @@ def act(session: Session, rt: Runtime, p: Principal, case_id: int, action: str, 
     record_change(session, case, event_type, p.actor, now, data, _sitting_series(session, case))
     return case
 
+
+
+@dataclass
+class Outcome:
+    """What one case of a bulk action came to: the case acted on, or the refusal."""
+
+    case_id: int
+    case: Case | None = None
+    status: int = 200
+    detail: str | None = None
+
+
+def act_each(session: Session, rt: Runtime, p: Principal, case_ids: list[int], action: str,
+             body: Any) -> list[Outcome]:
+    """One action on many cases (批量), each in a transaction of its own with its own event, so
+    that one refused case stops none of the others. Commits what went before it."""
+    session.commit()
+    out = []
+    for case_id in dict.fromkeys(case_ids):
+        try:
+            case = act(session, rt, p, case_id, action, body)
+            session.commit()
+            out.append(Outcome(case_id, case))
+        except Problem as exc:
+            session.rollback()
+            out.append(Outcome(case_id, status=exc.status, detail=exc.detail))
+        except StaleDataError:
+            session.rollback()
+            out.append(Outcome(case_id, status=409, detail="case: it changed while this request was acting on "
+                                                           "it; nothing was changed"))
+    return out
 
 def record_change(session: Session, case: Case, type_: str, actor: str, now: datetime, data: dict,
                   secretary_series: str | None) -> CaseEvent:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -13,47 +12,14 @@ from sqlalchemy.orm import Session
 from ..auth.principal import Principal
 from ..deps import db, principal, runtime
 from ..fields import Day
-from ..errors import Forbidden
 from ..runtime import Runtime
 from . import render
-from .measures import Extensions, GroupBy, Report, compute, parse_period
+from .measures import Extensions, GroupBy
+from .readers import bulletin_report, report_for
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def scope(rt: Runtime, p: Principal, group_by: str) -> tuple[str | None, str | None]:
-    """(district, department) the reader is limited to. Admins read everything; a department its
-    own row (grouped by department), the city's totals and its rank; an officer, or a county
-    meeting's secretary, its district; a city meeting's secretary everything; an enterprise nothing."""
-    if p.role == "admin":
-        return None, None
-    if p.role == "department":
-        if group_by != "department":
-            raise Forbidden("group_by: a department reads its own row of the department report; use "
-                            "group_by=department")
-        return None, p.department
-    if p.role == "officer":
-        officer = next((o for o in rt.directory.officers if o.key == p.officer_id), None)
-        if officer is None or officer.district is None:
-            raise Forbidden("an officer without a district in the directory reads no report")
-        return officer.district, None
-    if p.role == "secretary":
-        series = next((s for s in rt.directory.meeting_series if s.key == p.series), None)
-        return (series.district if series else None), None
-    raise Forbidden("performance reports are read by the city's offices, not by enterprises")
-
-
-def report_for(session: Session, rt: Runtime, p: Principal, period: str | None, start: date | None,
-               end: date | None, group_by: str, extensions: str) -> Report:
-    district, department = scope(rt, p, group_by)
-    report = compute(session, rt, parse_period(period, start, end, rt.calendar.local_date(rt.clock())), group_by,
-                     extensions, district=district)
-    if department is not None:
-        report.rows = [r for r in report.rows if r.key == department]
-        report.overdue = [c for c in report.overdue if c.lead_department == department]
-    return report
 
 
 def _download(body: bytes, media: str, name: str) -> Response:
@@ -94,9 +60,7 @@ def bulletin(session: Session = Depends(db), p: Principal = Depends(principal), 
              = None):
     """The monthly bulletin (月度通报): headline figures, rankings with arrows against last month,
     the three best and three last departments, the cases overdue longest."""
-    if p.role not in ("admin", "secretary"):
-        raise Forbidden("the bulletin is issued by an admin or a meeting secretary")
     from .documents import bulletin_docx
 
-    report = report_for(session, rt, p, period or render.last_month(rt), None, None, "department", "count")
+    report = bulletin_report(session, rt, p, period or render.last_month(rt))
     return _download(bulletin_docx(report, rt), DOCX, f"{render.file_name(report)}通报.docx")
