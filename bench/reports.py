@@ -9,14 +9,15 @@ bench/scratch.py), dropped afterwards unless ``--keep``:
    over ten years ending 2026-11-30 with their report facts, generated inside PostgreSQL a
    million cases per statement (bench/bigload.py), then ``VACUUM ANALYZE``; prints the load time,
    the rows written and the sizes;
-2. in alternating rounds (one warm-up, then ``--rounds``): (a) the month's report 2026-11 grouped
+2. the monthly rollups of every ended month (``rollups.roll_up``, as the beat runs it), timed;
+3. in alternating rounds (one warm-up, then ``--rounds``): (a) the month's report 2026-11 grouped
    by department, ``measures.compute`` as the API calls it, made "now" = 2026-12-03 09:00;
    (b) the year's, 2026; (c) the bulletin: the month's report and ``documents.bulletin_docx``;
    and the ceilings in the same rounds: the bare ``SELECT lead_department, count(*) FROM
    case_facts WHERE at >= :start AND at < :end GROUP BY 1`` over the same month's and year's rows;
-3. the time of every statement inside (a) and (b) (last round), and, for a target missed,
+4. the time of every statement inside (a) and (b) (last round), and, for a target missed,
    ``EXPLAIN (ANALYZE, BUFFERS)`` of that period's three largest statements;
-4. then each of ``--try`` in turn, cumulative — an index, or a setting for the database — and
+5. then each of ``--try`` in turn, cumulative — an index, or a setting for the database — and
    measured again.
 
 Prints Markdown tables for docs/benchmarks.md. Targets (issue #13): month < 1 s, year < 2 s,
@@ -80,10 +81,18 @@ def label(statement: str) -> str:
     s = " ".join(statement.split())
     both = "GROUPING SETS" in s
     grouped = "grouped + city" if both else "grouped" if "GROUP BY" in s else "city"
+    if "FROM report_months" in s:
+        return "rollup: " + ("received and resolved" if "first_resolved' AND" in s else "counts")
     if "AS received" in s:
         return f"counts ({grouped})"
     if "kind, tier, on_time, satisfied" in s:
         return "counts per key, kind, tier, on_time, satisfied"
+    if "JOIN case_facts s" in s:
+        return "received and resolved, the rest of the period"
+    if "min(case_facts.at)" in s:
+        return "rollups: facts since the last roll-up"
+    if "report_rolled_months" in s or "report_rollup_watermark" in s:
+        return "rollups: which months"
     if "case_id IN (SELECT case_id" in s:
         return "received_resolved (semi-join)"
     if "kind = 'objected' AND at" in s:
@@ -155,6 +164,18 @@ def main() -> None:
                   f"{gib(stats['case_facts_indexes'])})")
             print("facts:", ", ".join(f"{k} {v:,}" for k, v in stats["facts_by_kind"].items()))
             print("cases:", ", ".join(f"{k} {v:,}" for k, v in stats["cases_by_status"].items()), flush=True)
+
+        from service.reports import rollups
+
+        t = time.perf_counter()
+        rolled = rollups.roll_up(rt, NOW)
+        with rt.engine.connect() as conn:
+            rows = conn.execute(text("SELECT count(*) FROM report_months")).scalar()
+            size = conn.execute(text("SELECT pg_total_relation_size('report_months')")).scalar()
+        print(f"\nroll-up (rollups.roll_up, as the beat runs it): {len(rolled)} months in "
+              f"{time.perf_counter() - t:.0f} s, {rows:,} rows, {gib(size)}", flush=True)
+        with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE report_months"))
 
         month = parse_period("2026-11", None, None, TODAY)
         year = parse_period("2026", None, None, TODAY)
@@ -233,6 +254,7 @@ def main() -> None:
         print(f"\nmeasuring: {args.rounds} rounds after a warm-up, alternating month, year, bulletin and the "
               "ceilings", flush=True)
         times = measure("Reports: `measures.compute` as the API calls it")
+        check_rollups(rt, measures, month, year)
         for name, p in (("month", month), ("year", year)):
             if statistics.median(times[name]) >= TARGETS[name]:
                 for what in ("_COUNTS_SQL", "_RECEIVED_RESOLVED_SQL", "_DAYS_PG"):
@@ -257,6 +279,32 @@ def main() -> None:
             tried.append(step.split(" ON ")[0].split()[-1] if " ON " in step else step.split(None, 1)[1])
             measure("Reports, with " + " + ".join(f"`{t}`" for t in tried))
         rt.engine.dispose()
+
+
+def check_rollups(rt, measures, month, year) -> None:
+    """The reports read from the rollups against the same reports computed from the facts alone."""
+    from service.reports import rollups
+
+    print("\nthe rollups against the facts (the same reports, rollups turned off):", flush=True)
+    usable = rollups.usable
+    for p, group_by, extensions in ((month, "department", "count"), (year, "department", "count"),
+                                    (year, "city", "exclude"), (year, "district", "count"),
+                                    (year.previous(), "officer", "count"), (month.previous(), "category", "exclude")):
+        with rt.session() as s:
+            a = measures.compute(s, rt, p, group_by, extensions, now=NOW)
+        rollups.usable = lambda *args: None
+        try:
+            t0 = time.perf_counter()
+            with rt.session() as s:
+                b = measures.compute(s, rt, p, group_by, extensions, now=NOW)
+            direct_s = time.perf_counter() - t0
+        finally:
+            rollups.usable = usable
+        diffs = [f"{x.key}: {x.counts} != {y.counts}" for x, y in zip([*a.rows, a.city], [*b.rows, b.city])
+                 if x.counts != y.counts or x.rates != y.rates or x.rank != y.rank]
+        print(f"  {p.label} by {group_by}, extensions {extensions}: "
+              f"{'the same counts, rates and ranks' if not diffs else 'DIFFERENT: ' + '; '.join(diffs[:3])} "
+              f"(from the facts alone: {direct_s:.1f} s)", flush=True)
 
 
 def explain(rt, measures, name: str, p) -> None:

@@ -292,5 +292,20 @@ def sweep(once: bool, dry_run: bool) -> None:
     click.echo("sweep: " + ", ".join(f"{k} {v}" for k, v in report.counts().items()))
 
 
+@main.command("roll-up")
+@click.option("--limit", type=int, help="at most this many months in this run")
+def roll_up(limit: int | None) -> None:
+    """Roll up the reports' months that have ended (what the beat does every hour; PostgreSQL)."""
+    from .reports.rollups import roll_up as run
+
+    rt = _runtime()
+    if rt.engine.dialect.name != "postgresql":
+        click.echo("no rollups on SQLite: its reports are computed from the facts")
+        return
+    months = run(rt, rt.clock(), limit)
+    click.echo(f"rolled up {len(months)} month(s)" + (": " + ", ".join(m.isoformat()[:7] for m in months)
+                                                      if months else ""))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -23,6 +23,7 @@ from celery import Celery
 SWEEP = "closedloop.sweep"
 ESCALATE = "closedloop.escalate"
 DELIVER = "closedloop.deliver"  # = service.notifications.dispatch.DELIVER_TASK
+ROLL_UP = "closedloop.roll_up"
 
 
 def make_celery(redis_url: str | None = None, sweep_interval: float | None = None) -> Celery:
@@ -47,6 +48,8 @@ def make_celery(redis_url: str | None = None, sweep_interval: float | None = Non
             # the catch-up of notifications whose hand-over after commit was lost, and retries
             "deliver": {"task": DELIVER, "schedule": catch_up, "args": (None,),
                         "options": {"expires": max(catch_up * 2, 5)}},
+            # the reports' monthly rollups: a month is rolled up an hour after it ends
+            "roll-up": {"task": ROLL_UP, "schedule": 3600, "options": {"expires": 3000}},
         },
     )
     return app

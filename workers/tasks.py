@@ -14,7 +14,7 @@ from service.runtime import Runtime
 from service.notifications.channels import Sender
 from service.notifications.delivery import deliver
 
-from .celery_app import DELIVER, ESCALATE, SWEEP, app
+from .celery_app import DELIVER, ESCALATE, ROLL_UP, SWEEP, app
 
 log = logging.getLogger("closedloop.workers")
 _runtime: Runtime | None = None
@@ -79,6 +79,18 @@ def deliver_task(ids: list[int] | None = None) -> dict:
     if counts["retried"] or counts["dead"]:
         log.info("deliver: %s", counts)
     return counts
+
+
+@app.task(name=ROLL_UP)
+def roll_up_task() -> list[str]:
+    """The reports' monthly rollups of the months that have ended (service/reports/rollups.py)."""
+    from service.reports.rollups import roll_up
+
+    rt = runtime()
+    months = [m.isoformat() for m in roll_up(rt, rt.clock())]
+    if months:
+        log.info("rolled up: %s", ", ".join(months))
+    return months
 
 
 @app.task(name="closedloop.echo")

@@ -21,6 +21,7 @@ from ..cases import machine
 from ..db import UTCDateTime
 from ..errors import Invalid
 from ..runtime import Runtime
+from . import rollups
 
 GROUPS = {"department": "lead_department", "district": "district", "tier": "tier", "officer": "officer_id",
           "theme": "theme", "category": "category", "city": None}
@@ -192,6 +193,27 @@ WHERE kind = 'submitted' AND at >= :start AND at < :end {scope}
   AND case_id IN (SELECT case_id FROM case_facts WHERE kind = 'resolved' AND at >= :start AND at < :end)
 {group}
 """
+# With the period's first months read from the rollups (rollups.py): the cases first resolved in
+# the rest of the period, from :tail, that were received in the period
+_TAIL_RECEIVED_RESOLVED_SQL = """
+SELECT {skey} AS key, count(*) AS n
+FROM case_facts r JOIN case_facts s ON s.case_id = r.case_id AND s.kind = 'submitted'
+WHERE r.kind = 'resolved' AND r.at >= :tail AND r.at < :end AND s.at >= :start
+  AND NOT EXISTS (SELECT 1 FROM case_facts e WHERE e.case_id = r.case_id AND e.kind = 'resolved'
+                    AND (e.at < r.at OR (e.at = r.at AND e.id < r.id)))
+{sgroup}
+"""
+_ROLLED_SQL = """
+SELECT key, kind, tier, on_time, satisfied, extended, sum(n) AS n, sum(rating_sum) AS rating_sum,
+       sum(rating_n) AS rating_n, sum(days_sum) AS days_sum, sum(days_n) AS days_n
+FROM report_months WHERE dim = :dim AND month >= :first AND month <= :last AND kind <> 'first_resolved'
+GROUP BY key, kind, tier, on_time, satisfied, extended
+"""
+_ROLLED_RECEIVED_RESOLVED_SQL = """
+SELECT key, sum(n) AS n FROM report_months
+WHERE dim = :dim AND month >= :first AND month <= :last AND kind = 'first_resolved' AND received_month >= :first
+GROUP BY key
+"""
 # An objection is upheld when, before the period ends, a reassignment gives the case another
 # lead than the one that objected.
 _UPHELD_SQL = """
@@ -246,10 +268,12 @@ def _sql(template: str, group_by: str, district: str | None, **parts):
     column = GROUPS[group_by]
     sql = template.format(key="'city'" if column is None else column,
                           group="" if column is None else f"GROUP BY {column}",
+                          skey="'city'" if column is None else f"s.{column}",
+                          sgroup="" if column is None else f"GROUP BY s.{column}",
                           total="1" if column is None else f"GROUPING({column})",
                           sets="" if column is None else f"GROUP BY GROUPING SETS (({column}), ())",
                           scope="AND district = :district" if district else "", **parts)
-    return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in ("start", "end", "now")
+    return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in ("start", "end", "now", "tail")
                                   if f":{n}" in sql))
 
 
@@ -275,23 +299,40 @@ def _fold(counts: dict, sums: dict, row) -> None:
 def _period_counts(session: Session, rt: Runtime, p: Period, group_by: str, extensions: str,
                    district: str | None = None, days: bool = True) -> tuple[dict, tuple[dict, dict]]:
     """({key: (counts, figures)}, the total's (counts, figures)) of period ``p``; the handling
-    time's median and p90 only with ``days`` (the previous period's are never shown)."""
+    time's median and p90 only with ``days`` (the previous period's are never shown). The
+    period's first months come from the rollups where they are usable (a city-wide report on
+    PostgreSQL), the rest from the facts."""
     start, end = _bounds(rt, p)
-    args = {"start": start, "end": end, **({"district": district} if district else {})}
+    rolled = None if district else rollups.usable(session, rt, p.start, end)
+    tail = rolled.tail if rolled else start
+    args = {"start": start, "end": end, "tail": tail, **({"district": district} if district else {})}
     raw: dict = {}
 
     def group(key) -> tuple[dict, dict]:
         return raw.setdefault(_norm(key), ({c: 0 for c in COUNTS},
                                            {"rating_sum": 0, "rating_n": 0, "days_sum": 0.0, "days_n": 0}))
 
-    for row in session.execute(_sql(_COUNTS_SQL, group_by, district), args).mappings():
-        _fold(*group(row["key"]), row)
-    extra = [(_RECEIVED_RESOLVED_SQL, "received_resolved", 1), (_UPHELD_SQL, "objections_upheld", 1)]
-    if extensions == "exclude":
-        extra.append((_EXTENDED_ON_TIME_SQL, "resolved_on_time", -1))
-    for sql, name, sign in extra:
-        for row in session.execute(_sql(sql, group_by, district), args).mappings():
-            group(row["key"])[0][name] += sign * int(row["n"])
+    if rolled:
+        months = {"dim": group_by, "first": rolled.first, "last": rolled.last}
+        for row in session.execute(text(_ROLLED_SQL), months).mappings():
+            counts, sums = group(row["key"])
+            _fold(counts, sums, row)
+            if extensions == "exclude" and row["extended"]:
+                counts["resolved_on_time"] -= int(row["n"])
+        for row in session.execute(text(_ROLLED_RECEIVED_RESOLVED_SQL), months).mappings():
+            group(row["key"])[0]["received_resolved"] += int(row["n"])
+    if tail < end:  # the rest of the period (all of it without rollups), from the facts
+        from_tail = {**args, "start": tail}
+        for row in session.execute(_sql(_COUNTS_SQL, group_by, district), from_tail).mappings():
+            _fold(*group(row["key"]), row)
+        received = _TAIL_RECEIVED_RESOLVED_SQL if rolled else _RECEIVED_RESOLVED_SQL
+        for row in session.execute(_sql(received, group_by, district), args).mappings():
+            group(row["key"])[0]["received_resolved"] += int(row["n"])
+        if extensions == "exclude":
+            for row in session.execute(_sql(_EXTENDED_ON_TIME_SQL, group_by, district), from_tail).mappings():
+                group(row["key"])[0]["resolved_on_time"] -= int(row["n"])
+    for row in session.execute(_sql(_UPHELD_SQL, group_by, district), args).mappings():
+        group(row["key"])[0]["objections_upheld"] += int(row["n"])
     if not raw:
         return {}, _empty()
     total = ({c: sum(v[0][c] for v in raw.values()) for c in COUNTS},

@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.cases.models import Case, CaseEvent
 from service.escalation.sweep import sweep
 from service.reports.facts import COLUMNS, replay
-from service.reports.measures import COUNTS, compute, parse_period
-from service.reports.models import CaseFact
+from service.reports import rollups
+from service.reports.measures import COUNTS, GROUPS, compute, parse_period
+from service.reports.models import CaseFact, ReportMonth, RolledMonth
 from support import TZ
 
 LAND = "natural-resources"
@@ -201,6 +207,10 @@ def _direct(events_by_case: dict, cases: dict, start: datetime, end: datetime) -
 @pytest.mark.parametrize("period", ["2026-11", "2026-12", "2027-01", "2027-Q1", "2026"])
 def test_the_report_agrees_with_a_direct_computation_from_the_events(world, period):
     _history(world)
+    _agrees_with_the_events(world, period)
+
+
+def _agrees_with_the_events(world, period: str) -> None:
     r = report(world, period)
     with world.rt.session() as s:
         events = {}
@@ -318,3 +328,111 @@ def test_the_demo_gives_figures_in_every_column(tmp_path):
     assert {k for k, v in r.city.rates.items() if v is None} == set()
     assert {k for k, v in r.city.change.items() if v is None} == set()
     rt.engine.dispose()
+
+
+# ---------------------------------------------------------------------------- the rollups
+ROLLED_AT = at(2027, 3, 1, 10)  # the end of _history: November to February have ended
+
+
+def _figures(r) -> dict:
+    rows = {row.key: row for row in [*r.rows, r.city]}
+    return {k: (row.counts, row.rates, row.previous, row.rank,
+                {f: v for f, v in row.figures.items() if f not in ("days_mean", "rating_mean")},
+                row.figures["days_mean"], row.figures["rating_mean"]) for k, row in rows.items()}
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k][:5] == b[k][:5], k
+        for x, y in zip(a[k][5:], b[k][5:]):  # means: sums of floats in another order
+            assert (x is None and y is None) or abs(x - y) <= 0.011, k
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_the_rollups_give_the_reports_the_facts_give(world, monkeypatch):
+    _history(world)
+    assert rollups.roll_up(world.rt, ROLLED_AT) == [date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1),
+                                                    date(2027, 2, 1)]
+    periods = ["2026-11", "2026-12", "2027-01", "2027-02", "2027-Q1", "2026", "2027", "2026-Q4"]
+    with_rollups = {}
+    for period in periods:
+        p = parse_period(period, None, None, date(2027, 3, 1))
+        with world.rt.session() as s:
+            assert rollups.usable(s, world.rt, p.start, datetime.combine(
+                p.end + timedelta(days=1), datetime.min.time(), TZ)) is not None, period
+        for group_by in GROUPS:
+            for extensions in ("count", "exclude"):
+                with_rollups[period, group_by, extensions] = _figures(
+                    report(world, period, group_by=group_by, extensions=extensions, now=ROLLED_AT))
+    monkeypatch.setattr(rollups, "usable", lambda *a: None)
+    for (period, group_by, extensions), figures in with_rollups.items():
+        _same(figures, _figures(report(world, period, group_by=group_by, extensions=extensions, now=ROLLED_AT)))
+    seen = Counter()  # what the rolled months held: every kind of count, so the comparison counted
+    for period in ("2026-11", "2026-12", "2027-01", "2027-02"):
+        seen.update(with_rollups[period, "city", "count"][None][0])
+    assert all(seen[c] > 0 for c in COUNTS), seen
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("period", ["2026-12", "2027-Q1", "2026"])
+def test_the_rolled_report_agrees_with_a_direct_computation_from_the_events(world, period):
+    _history(world)
+    assert rollups.roll_up(world.rt, ROLLED_AT)
+    _agrees_with_the_events(world, period)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_late_fact_keeps_the_rollups_exact_and_is_rolled_up_again(world):
+    _history(world)
+    rollups.roll_up(world.rt, ROLLED_AT)
+    december = parse_period("2026-12", None, None, date(2027, 3, 1))
+    before = report(world, "2026-12", group_by="city", now=ROLLED_AT).city.counts["withdrawn"]
+    with world.rt.session() as s:  # a backfill, or a clock set back: a fact inside a rolled month
+        case = s.scalars(select(Case).order_by(Case.id)).first()
+        s.add(CaseFact(case_id=case.id, kind="withdrawn", at=at(2026, 12, 15, 9), district=case.district,
+                       lead_department=case.lead_department, tier=1))
+        s.commit()
+        end = datetime.combine(december.end + timedelta(days=1), datetime.min.time(), TZ)
+        assert rollups.usable(s, world.rt, december.start, end) is None  # December: from the facts again
+    assert report(world, "2026-12", group_by="city", now=ROLLED_AT).city.counts["withdrawn"] == before + 1
+    assert rollups.roll_up(world.rt, ROLLED_AT) == [date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)]
+    with world.rt.session() as s:
+        assert rollups.usable(s, world.rt, december.start, end) is not None
+    assert report(world, "2026-12", group_by="city", now=ROLLED_AT).city.counts["withdrawn"] == before + 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_rolling_up_twice_or_twice_at_once_changes_nothing(world):
+    _history(world)
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: rollups.roll_up(world.rt, ROLLED_AT), range(2)))
+    assert sorted(m for run in runs for m in run) == [date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1),
+                                                      date(2027, 2, 1)]  # each month by one run
+    with world.rt.session() as s:
+        rows = s.scalar(select(func.count()).select_from(ReportMonth))
+    assert rollups.roll_up(world.rt, ROLLED_AT) == []
+    with world.rt.session() as s:
+        assert s.scalar(select(func.count()).select_from(ReportMonth)) == rows > 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sqlite_has_no_rollups_and_computes_from_the_facts(world):
+    _history(world)
+    assert rollups.roll_up(world.rt, ROLLED_AT) == []
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_closedloop_roll_up_rolls_the_months_that_have_ended(world, pg_url):
+    _history(world)  # facts from November 2026 to March 2027; the command runs on the real clock
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CLOSEDLOOP_")},
+           "CLOSEDLOOP_DATABASE_URL": pg_url}
+    today = datetime.now(TZ)
+    expected = [f"{y}-{m:02d}" for y, m in ((2026, 11), (2026, 12), (2027, 1), (2027, 2))
+                if datetime(y + m // 12, m % 12 + 1, 1, 1, tzinfo=TZ) <= today]
+    out = subprocess.run([str(Path(sys.executable).with_name("closedloop")), "roll-up"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"rolled up {len(expected)} month(s)" + (": " + ", ".join(expected) if expected else "")
+    with world.rt.session() as s:
+        assert sorted(m.isoformat()[:7] for m in s.scalars(select(RolledMonth.month))) == expected
