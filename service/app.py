@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import logging
 from contextlib import asynccontextmanager
 
@@ -25,12 +26,17 @@ log = logging.getLogger("closedloop")
 
 async def _sweep_forever(rt: Runtime) -> None:
     from .escalation.sweep import sweep
+    from .reports.rollups import roll_up
 
+    rolled_at = None  # the reports' monthly rollups (PostgreSQL), hourly as the beat does them
     while True:
         try:
             report = await asyncio.to_thread(sweep, rt)
             if any(report.counts().values()):
                 log.info("sweep: %s", report.counts())
+            if rt.engine.dialect.name == "postgresql" and (rolled_at is None or time.monotonic() - rolled_at > 3600):
+                rolled_at = time.monotonic()
+                await asyncio.to_thread(roll_up, rt, rt.clock())
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - a failed tick is logged; the next one retries
@@ -115,6 +121,7 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
                            headers={"Retry-After": "5"}, checks=checks)
         return {"status": "ready", "checks": checks}
 
+    from .accounts.api import router as accounts_router
     from .audit.api import router as audit_router
     from .auth.api import router as keys_router
     from .cases.api import router as cases_router
@@ -126,8 +133,11 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
     from .routing.api import router as routing_router
 
     for router in (keys_router, directory_router, enterprises_router, cases_router, routing_router,
-                   notifications_router, meetings_router, reports_router, audit_router):
+                   notifications_router, meetings_router, reports_router, audit_router, accounts_router):
         app.include_router(router)
+    from .web.pages import install as install_pages
+
+    install_pages(app)
     return app
 
 

@@ -76,18 +76,22 @@ def demo_directory(webhook: str, output: str) -> None:
 
 @main.command()
 def demo() -> None:
-    """Load the demo data (once) and print fresh demo keys."""
+    """Load the demo data (once) and print fresh demo keys and accounts."""
     from . import demo as demo_data
 
     rt = _runtime()
     with rt.session() as session:
         created = demo_data.load(rt, session)
         issued = demo_data.issue_keys(rt, session)
+        people = demo_data.issue_accounts(rt, session)
         session.commit()
     click.echo("demo data " + ("loaded" if created else "already present"))
     click.echo("demo keys (new on every run; the previous ones are revoked):")
     for role, label, key in issued:
         click.echo(f"  {role:<11} {label:<28} {key}")
+    click.echo("demo accounts for the web pages, sign in at /login (new passwords on every run):")
+    for role, label, username, password in people:
+        click.echo(f"  {role:<11} {label:<28} {username:<16} {password}")
 
 
 @main.command()
@@ -107,7 +111,8 @@ def serve(host: str, port: int, workers: int) -> None:
             check_admin_token(token)
         except WeakSecret as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"closedloop on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    click.echo(f"closedloop on http://{host}:{port}  (sign in: http://{host}:{port}/login; API docs: "
+               f"http://{host}:{port}/docs)")
     uvicorn.run("service.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 

@@ -290,3 +290,32 @@ def issue_keys(rt: Runtime, session: Session) -> list[tuple[str, str, str]]:
         _, key = keys.issue(session, role, label=f"{DEMO_LABEL}:{label}", **scope)
         out.append((role, label, key))
     return out
+
+
+def issue_accounts(rt: Runtime, session: Session) -> list[tuple[str, str, str, str]]:
+    """One account per role for the web pages, each with a fresh password on every run (as the
+    keys are): (role, scope, user name, password)."""
+    import secrets
+
+    from .accounts import service as accounts
+    from .accounts.models import Account
+
+    first = session.scalar(select(Enterprise).order_by(Enterprise.id))
+    wanted = [
+        ("admin", {}, "demo-admin", "管理员"),
+        ("enterprise", {"enterprise_id": first.id}, "demo-enterprise", first.name),
+        ("officer", {"officer_id": first.officer_id}, "demo-officer", first.officer_id),
+        ("department", {"department": "natural-resources"}, "demo-land", "natural-resources"),
+        ("department", {"department": "financial-regulation"}, "demo-finance", "financial-regulation"),
+        ("secretary", {"series": "county-yuanhui"}, "demo-secretary", "county-yuanhui"),
+    ]
+    out = []
+    for role, scope, username, label in wanted:
+        password = secrets.token_urlsafe(12)
+        existing = session.scalar(select(Account).where(Account.username == username))
+        if existing is None:
+            accounts.create(session, rt.clock(), username, password, role, display_name=label, **scope)
+        else:
+            accounts.reset_password(session, existing.id, password)
+        out.append((role, label, username, password))
+    return out

@@ -22,6 +22,9 @@ MAX_ID = 2**31 - 1
 Id = Annotated[int, at.Ge(1), at.Le(MAX_ID)]
 # an id inside a JSON body: a JSON number, not a string or a float that happens to be whole
 BodyId = Annotated[StrictInt, at.Ge(1), at.Le(MAX_ID)]
+# a case named in a path: its id, or its tracking number as printed on every paper (LH-2026-000123)
+TrackingNo = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,8}-\d{4}-\d{6,9}$", max_length=32)]
+CaseRef = Id | TrackingNo
 # a JSON true/false, not 0/1 or "yes"
 Flag = StrictBool
 

@@ -8,7 +8,7 @@ import inspect
 import re
 from typing import Annotated, Optional
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from ..auth.keys import authenticate_with
 from ..auth.principal import Principal
 from .. import audit
 from ..errors import Invalid
-from ..fields import Day, Id
+from ..fields import CaseRef, Day, Id
 from ..notifications.api import delivery_log
 from ..runtime import Runtime
 from . import service, views, writes
@@ -124,10 +124,11 @@ def bulk(body: BulkIn, request: Request, session: Session = Depends(db), p: Prin
 
 
 @router.get("/{case_id}", response_model=CaseDetail)
-def get_case(case_id: Id, response: Response, session: Session = Depends(db), p: Principal = Depends(principal),
+def get_case(case_id: Annotated[CaseRef, Path(description="the case's id, or its tracking number: LH-2026-000123")],
+             response: Response, session: Session = Depends(db), p: Principal = Depends(principal),
              rt: Runtime = Depends(runtime)):
-    """One case with its timeline."""
-    case, _ = service.load(session, p, case_id)
+    """One case with its timeline, by id or by tracking number (按编号查询)."""
+    case, _ = service.load(session, p, service.case_id_of(session, case_id))
     _etag(response, case)
     events = service.timeline(session, case)
     deliveries = delivery_log(session, case.id, p)

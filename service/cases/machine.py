@@ -106,6 +106,12 @@ def check(action: str, status: str, relations: set[str], table: dict[str, Transi
     return t
 
 
+def offered(status: str, relations: set[str]) -> list[Transition]:
+    """The actions a caller with ``relations`` may take on a case that is ``status``: what a page
+    offers (the same table ``check`` enforces)."""
+    return [t for t in TRANSITIONS.values() if status in t.sources and relations & t.who]
+
+
 def transition_table_markdown(table: dict[str, Transition] | None = None) -> str:
     """The table as documentation (docs/api.md is generated from it)."""
     rows = ["| action | from | who | to | what |", "| --- | --- | --- | --- | --- |"]

@@ -199,6 +199,17 @@ def _claim_idempotency(session: Session, principal: str, key: str, request_hash:
 
 
 # ---------------------------------------------------------------------------- read
+def case_id_of(session: Session, ref: int | str) -> int:
+    """A case's id from its id or its tracking number (LH-2026-000123); another's case is as
+    unknown as a missing one (``load`` then says so)."""
+    if isinstance(ref, int):
+        return ref
+    found = session.scalar(select(Case.id).where(Case.tracking_no == ref))
+    if found is None:
+        raise NotFound(f"no case {ref}")
+    return found
+
+
 def load(session: Session, p: Principal, case_id: int, for_update: bool = False) -> tuple[Case, set[str]]:
     stmt = select(Case).where(Case.id == case_id)
     if for_update:
@@ -232,7 +243,9 @@ def list_cases(session: Session, rt: Runtime, p: Principal, *, status: str | Non
                triage: bool | None = None, text: str | None = None, cursor: str | None = None,
                limit: int = 50, enterprise_id: int | None = None, priority: str | None = None,
                theme: str | None = None, category: str | None = None, created_from: date | None = None,
-               created_to: date | None = None) -> tuple[list[Case], str | None]:
+               created_to: date | None = None, by_deadline: bool = False) -> tuple[list[Case], str | None]:
+    """The cases ``p`` may see with the filters given, newest first and paged by cursor — or,
+    ``by_deadline``, the first ``limit`` by deadline, soonest first (a queue; no cursor)."""
     dialect = session.get_bind().dialect.name
     stmt = select(Case).where(visible_cases(p, dialect))
     if status is not None:
@@ -267,6 +280,9 @@ def list_cases(session: Session, rt: Runtime, p: Principal, *, status: str | Non
         stmt = stmt.where(Case.created_at >= datetime.combine(created_from, datetime.min.time(), tz))
     if created_to is not None:
         stmt = stmt.where(Case.created_at < datetime.combine(created_to + timedelta(days=1), datetime.min.time(), tz))
+    if by_deadline:
+        rows = list(session.scalars(stmt.order_by(Case.due_at.asc().nulls_last(), Case.id).limit(limit)))
+        return rows, None
     if cursor:
         stmt = stmt.where(Case.id < decode_cursor(cursor))
     rows = list(session.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))

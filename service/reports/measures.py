@@ -426,6 +426,13 @@ def at_a_glance(session: Session, rt: Runtime, p: Period, now: datetime) -> tupl
             {k: n for k, (n, _) in _overdue(session, "department", now).items()})
 
 
+def rates_of(session: Session, rt: Runtime, p: Period, district: str | None = None) -> dict:
+    """The city's (or a district's) rates in ``p`` alone: a point of a dashboard's trend."""
+    _tune(session)
+    _, (counts, _) = _period_counts(session, rt, p, "city", "count", district, days=False)
+    return {name: rate(counts, name) for name in RATES}
+
+
 def _row(key, name, counts, figures, prev_counts, overdue, now) -> Row:
     row = Row(key, name, dict(counts), {f: figures.get(f) for f in FIGURES})
     n, oldest = overdue if overdue else (0, None)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ..auth.principal import Principal
 from ..errors import Forbidden
 from ..runtime import Runtime
-from .measures import Report, compute, parse_period
+from .measures import Report, compute, parse_period, rates_of
 
 
 def scope(rt: Runtime, p: Principal, group_by: str) -> tuple[str | None, str | None]:
@@ -52,3 +52,16 @@ def bulletin_report(session: Session, rt: Runtime, p: Principal, month: str) -> 
     if p.role not in ("admin", "secretary"):
         raise Forbidden("the bulletin is issued by an admin or a meeting secretary")
     return report_for(session, rt, p, month, None, None, "department", "count")
+
+
+def trend_for(session: Session, rt: Runtime, p: Principal, months: int = 12) -> list[tuple[str, dict]]:
+    """The rates of the last ``months`` months (this one last, so far), in the reader's scope: a
+    district's for its officer or secretary, the city's otherwise. (month, rates)."""
+    district, _ = scope(rt, p, "department")
+    today = rt.calendar.local_date(rt.clock())
+    out = []
+    for back in range(months - 1, -1, -1):
+        y, m = divmod(today.year * 12 + today.month - 1 - back, 12)
+        label = f"{y}-{m + 1:02d}"
+        out.append((label, rates_of(session, rt, parse_period(label, None, None, today), district)))
+    return out

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from service.app import create_app
 from service.auth import keys
+from service.auth.limits import LocalBuckets
 from service.config import Settings
 from service.enterprises.models import Enterprise
 from service.migrate import load_directory_rows, upgrade
@@ -94,6 +95,7 @@ def rt(request, backend):
     runtime = _runtime(url)
     _wipe(runtime)
     runtime.clock = Clock()
+    runtime.limiter.buckets = LocalBuckets()  # each test's sign-in attempts counted afresh
     runtime.rules.reload()
     with runtime.session() as session:
         load_directory_rows(session, runtime.directory)
@@ -106,6 +108,7 @@ def pg_rt(pg_url):
     runtime = _runtime(pg_url)
     _wipe(runtime)
     runtime.clock = Clock()
+    runtime.limiter.buckets = LocalBuckets()
     with runtime.session() as session:
         load_directory_rows(session, runtime.directory)
         session.commit()

@@ -39,7 +39,7 @@ BEFORE = {"request-info": ["accept"], "resolve": ["accept"], "supplement": ["acc
 
 
 def test_the_document_covers_every_endpoint_and_action():
-    assert len(MATRIX) == 29 + len(ACTIONS)
+    assert len(MATRIX) == 33 + len(ACTIONS)
     for action in ACTIONS:
         assert f"POST /v1/cases/{{id}}/{action}" in MATRIX
 
@@ -111,6 +111,14 @@ def test_enterprises_directory_routing_and_keys(world):
             "GET /v1/api-keys": lambda: world.client.get("/v1/api-keys", headers=h),
             "DELETE /v1/api-keys/{id}": lambda: world.client.delete(
                 f"/v1/api-keys/{world.key(f'spare-{who}', 'admin').split('_')[1]}", headers=h),
+            "POST /v1/accounts": lambda: world.client.post("/v1/accounts", json={
+                "username": f"user-{who}", "password": PASSWORD, "role": "admin"}, headers=h),
+            "GET /v1/accounts": lambda: world.client.get("/v1/accounts", headers=h),
+            "POST /v1/accounts/{id}/disable": lambda: world.client.post(
+                f"/v1/accounts/{spare_account(world, f'spare-{who}-1')}/disable", headers=h),
+            "POST /v1/accounts/{id}/password": lambda: world.client.post(
+                f"/v1/accounts/{spare_account(world, f'spare-{who}-2')}/password", json={"password": PASSWORD},
+                headers=h),
             "GET /v1/directory": lambda: world.client.get("/v1/directory", headers=h),
             "POST /v1/enterprises": lambda: world.client.post("/v1/enterprises", json=ent_body, headers=h),
             "GET /v1/enterprises/{E}": lambda: world.client.get(f"/v1/enterprises/{e}", headers=h),
@@ -135,6 +143,16 @@ def test_enterprises_directory_routing_and_keys(world):
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PASSWORD = "漯河 validate 晨光 Orchard-42"
+
+
+def spare_account(world, username: str) -> int:
+    from service.accounts import service as accounts
+
+    with world.rt.session() as s:
+        account = accounts.create(s, world.rt.clock(), username, PASSWORD, "admin")
+        s.commit()
+        return account.id
 
 
 def _one_row_sheet() -> bytes:

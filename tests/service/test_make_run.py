@@ -49,6 +49,12 @@ def test_make_run_serves_the_demo_and_shows_push_arriving(tmp_path):
         text = log.read_text()
         assert "OK delivery" in text and case["tracking_no"] in text and "REFUSED" not in text
         assert f"http://127.0.0.1:{port}/" in text  # the message's link, from CLOSEDLOOP_PUBLIC_URL
+        # it opens on the sign-in page, and the enterprise's printed account signs in and sees its case
+        people = dict(re.findall(r"^\s+enterprise\s+\S+\s+(demo-enterprise)\s+(\S+)$", printed, re.M))
+        with httpx.Client(base_url=base) as browser:
+            assert browser.get("/").headers["location"] == "/login"
+            r = browser.post("/login", data={"username": "demo-enterprise", "password": people["demo-enterprise"]})
+            assert r.status_code == 303 and case["tracking_no"] in browser.get("/app/cases").text
     finally:
         os.killpg(make.pid, signal.SIGTERM)
         make.wait(timeout=30)

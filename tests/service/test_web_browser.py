@@ -1,0 +1,191 @@
+"""The web application in a real browser (issue #14): headless Chromium (Debian's chromium and
+chromium-driver) driven by Selenium against the service on loopback. An enterprise signs in and
+submits a case; the department accepts and resolves it; the enterprise confirms, not
+satisfied, and the case reopens one tier up; another enterprise cannot open it by its address.
+Each page is checked for console errors and unlabelled form fields; screenshots of the main
+pages go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from processes import free_port
+from service.accounts import service as accounts
+from service.app import create_app
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "漯河 validate 晨光 Orchard-42"
+
+
+def _driver():
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium and its driver are required in CI (.ci/run installs chromium and "
+                        "chromium-driver)", pytrace=False)
+        pytest.skip("apt-get install -y chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1366,768",
+                "--proxy-server=http://127.0.0.1:9"):  # nothing beyond this machine, as on an intranet
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+@pytest.fixture
+def site(world):
+    """The service on a loopback port, with accounts for the enterprise, the other enterprise and
+    the land bureau."""
+    with world.rt.session() as s:
+        for name, role, scope in (("ent-a", "enterprise", {"enterprise_id": world.enterprises["漯河测试食品有限公司"]}),
+                                  ("ent-b", "enterprise", {"enterprise_id": world.enterprises["临颍测试物流有限公司"]}),
+                                  ("land", "department", {"department": "natural-resources"}),
+                                  ("boss", "admin", {})):
+            accounts.create(s, world.rt.clock(), name, PASSWORD, role, **scope)
+        s.commit()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(world.rt), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    browser = _driver()
+    try:
+        yield world, f"http://127.0.0.1:{port}", browser
+    finally:
+        browser.quit()
+        server.should_exit = True
+        thread.join(5)
+
+
+def check_page(browser) -> None:
+    """No console errors (a refused inline script, a missing file…); every form field labelled."""
+    from selenium.webdriver.common.by import By
+
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
+    for field in browser.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), textarea, select"):
+        fid = field.get_attribute("id")
+        assert fid and browser.find_elements(By.CSS_SELECTOR, f"label[for='{fid}']"), field.get_attribute("name")
+
+
+def click(browser, css: str) -> None:
+    """Click, and wait for the next page (a click does not wait for the navigation it starts)."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.CSS_SELECTOR, css).click()
+
+    def gone(_) -> bool:  # stale, or (mid-swap) "does not belong to the document": the old page is gone
+        try:
+            old.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    WebDriverWait(browser, 10).until(gone)
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
+def sign_in(browser, base: str, username: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(f"{base}/login")
+    check_page(browser)
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    click(browser, "form[action='/login'] button")
+    assert browser.current_url == f"{base}/app/cases"
+
+
+def press(browser, action: str) -> None:
+    click(browser, f"form[action$='/{action}'] button[type=submit]")
+
+
+def test_an_enterprise_and_a_department_close_the_loop_in_the_browser(site):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    world, base, browser = site
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.get(f"{base}/login")
+    browser.save_screenshot(str(SHOTS / "sign-in.png"))
+
+    sign_in(browser, base, "ent-a")
+    click(browser, "nav a[href='/app/cases/new']")
+    check_page(browser)
+    browser.find_element(By.ID, "title").send_keys("厂区土地证办不下来")
+    browser.find_element(By.ID, "description").send_keys("出让金已于今年三月缴清，土地证三个月未办结，影响项目融资。")
+    browser.find_element(By.ID, "amount").send_keys("3000000")
+    browser.save_screenshot(str(SHOTS / "enterprise-new-case.png"))
+    click(browser, "form[action='/app/cases/new'] button")
+    assert "诉求已提交" in browser.page_source
+    case_url = browser.current_url.split("?")[0]
+    assert "第1级" in browser.find_element(By.CSS_SELECTOR, "ol.ladder li.current").text
+    check_page(browser)
+
+    sign_in(browser, base, "land")
+    assert "厂区土地证办不下来" in browser.page_source
+    # live: a case routed to the land bureau now shows in its open list, without a reload
+    page = browser.find_element(By.TAG_NAME, "html")
+    started = time.monotonic()
+    world.submit(title="项目用地报批进度缓慢", description="建设用地批复至今未下达，影响开工")
+    WebDriverWait(browser, 5, poll_frequency=0.1).until(lambda b: "项目用地报批进度缓慢" in b.page_source)
+    assert time.monotonic() - started < 2.5  # within a second or so of its routing
+    assert page.is_displayed()  # the same page: nothing reloaded it
+    browser.save_screenshot(str(SHOTS / "department-queue.png"))
+    click(browser, "tbody a")
+    press(browser, "accept")
+    assert "办理中" in browser.page_source
+    browser.find_element(By.ID, "resolve-resolution").send_keys("已协调不动产登记中心，土地证已发放。")
+    press(browser, "resolve")
+    assert "已办结待确认" in browser.page_source
+    check_page(browser)
+
+    sign_in(browser, base, "ent-a")
+    browser.get(case_url)
+    browser.save_screenshot(str(SHOTS / "enterprise-case.png"))
+    Select(browser.find_element(By.ID, "confirm-satisfied")).select_by_value("0")
+    Select(browser.find_element(By.ID, "confirm-rating")).select_by_value("2")
+    press(browser, "confirm")
+    assert "第2级" in browser.find_element(By.CSS_SELECTOR, "ol.ladder li.current").text  # reopened one tier up
+    assert "重办" in browser.page_source
+    check_page(browser)
+    case_id = int(case_url.rsplit("/", 1)[1])
+    assert world.case(case_id)["status"] == "open" and world.case(case_id)["tier"] == 2
+
+    sign_in(browser, base, "ent-b")
+    browser.get(case_url)
+    assert "无权查看" in browser.page_source and "厂区土地证办不下来" not in browser.page_source
+    logged = browser.get_log("browser")  # the refusal, and nothing else
+    assert [e["message"].split(" - ")[0] for e in logged] == [case_url], logged
+
+    # the dashboard: the figures changed with what happened; a bar leads to the cases behind it
+    sign_in(browser, base, "boss")
+    browser.get(f"{base}/app/dashboard")
+    check_page(browser)
+    assert "受理量" in browser.page_source and "重办" not in browser.page_source
+    browser.save_screenshot(str(SHOTS / "dashboard.png"))
+    click(browser, "section[aria-label='办结率排名'] svg a")
+    assert "department=natural-resources" in browser.current_url
+    assert "厂区土地证办不下来" in browser.page_source and "项目用地报批进度缓慢" in browser.page_source
+    check_page(browser)
