@@ -308,6 +308,7 @@ def issue_accounts(rt: Runtime, session: Session) -> list[tuple[str, str, str, s
         ("department", {"department": "natural-resources"}, "demo-land", "natural-resources"),
         ("department", {"department": "financial-regulation"}, "demo-finance", "financial-regulation"),
         ("secretary", {"series": "county-yuanhui"}, "demo-secretary", "county-yuanhui"),
+        ("leader", {}, "demo-leader", "市领导"),
     ]
     out = []
     for role, scope, username, label in wanted:

@@ -23,8 +23,22 @@ Id = Annotated[int, at.Ge(1), at.Le(MAX_ID)]
 # an id inside a JSON body: a JSON number, not a string or a float that happens to be whole
 BodyId = Annotated[StrictInt, at.Ge(1), at.Le(MAX_ID)]
 # a case named in a path: its id, or its tracking number as printed on every paper (LH-2026-000123)
-TrackingNo = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,8}-\d{4}-\d{6,9}$", max_length=32)]
-CaseRef = Id | TrackingNo
+_TRACKING = re.compile(r"^[A-Z]{1,8}-\d{4}-\d{6,9}$")
+TrackingNo = Annotated[str, StringConstraints(pattern=_TRACKING.pattern, max_length=32)]
+
+
+def _case_ref(value: Any) -> Any:
+    # one error naming the field, not one per member of the union
+    if isinstance(value, str) and value.isdigit():
+        if int(value) > MAX_ID:
+            raise ValueError(f"Input should be less than or equal to {MAX_ID}")
+        return value
+    if isinstance(value, str) and not _TRACKING.match(value):
+        raise ValueError("give the case's id (a number) or its tracking number, e.g. LH-2026-000123")
+    return value
+
+
+CaseRef = Annotated[Id | TrackingNo, BeforeValidator(_case_ref)]
 # a JSON true/false, not 0/1 or "yes"
 Flag = StrictBool
 

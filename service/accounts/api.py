@@ -31,7 +31,7 @@ class AccountIn(BaseModel):
     password: str = Field(min_length=service.MIN_PASSWORD, max_length=200,
                           description=f"at least {service.MIN_PASSWORD} characters, not easy to guess")
     display_name: str = Field("", max_length=100)
-    role: str = Field(description="enterprise, officer, department, secretary or admin")
+    role: str = Field(description="enterprise, officer, department, secretary, admin or leader (reads every case and report, changes nothing)")
     enterprise_id: BodyId | None = None
     officer_id: str | None = Field(None, max_length=60)
     department: str | None = Field(None, max_length=40)

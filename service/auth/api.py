@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: str = Field(description="enterprise, officer, department, secretary or admin")
+    role: str = Field(description="enterprise, officer, department, secretary, admin or leader (reads every case and report, changes nothing)")
     enterprise_id: BodyId | None = None
     officer_id: str | None = None
     department: str | None = None

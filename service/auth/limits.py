@@ -24,7 +24,7 @@ from .principal import Principal
 
 log = logging.getLogger("closedloop.limits")
 
-DEFAULT_RATES = "enterprise=5/s:30,officer=20/s:100,department=20/s:100,secretary=10/s:60,admin=50/s:300"
+DEFAULT_RATES = "enterprise=5/s:30,officer=20/s:100,department=20/s:100,secretary=10/s:60,admin=50/s:300,leader=10/s:60"
 _RATE = re.compile(r"^\s*([a-z*]+)\s*=\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*(?::\s*(\d+))?\s*$")
 _PER = {"s": 1, "m": 60, "h": 3600}
 

@@ -11,7 +11,8 @@ from sqlalchemy.sql import ColumnElement
 from ..cases.models import Case
 from ..directory.models import Sitting
 
-ROLES = ("enterprise", "officer", "department", "secretary", "admin")
+# leader (领导): reads every case and every report, changes nothing — no action names it
+ROLES = ("enterprise", "officer", "department", "secretary", "admin", "leader")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ def relations(p: Principal, case: Case, sitting_series: str | None) -> set[str]:
     """The caller's relations to a case (see cases/machine.py); empty means: not theirs to see."""
     if p.role == "admin":
         return {"admin"}
+    if p.role == "leader":
+        return {"leader"}
     if p.role == "enterprise":
         return {"enterprise"} if case.enterprise_id == p.enterprise_id else set()
     if p.role == "officer":
@@ -55,7 +58,7 @@ def relations(p: Principal, case: Case, sitting_series: str | None) -> set[str]:
 
 def visible_cases(p: Principal, dialect: str) -> ColumnElement[bool]:
     """The same rule as :func:`relations`, as a WHERE clause for listings."""
-    if p.role == "admin":
+    if p.role in ("admin", "leader"):
         return true()
     if p.role == "enterprise":
         return Case.enterprise_id == p.enterprise_id

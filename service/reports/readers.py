@@ -17,7 +17,7 @@ def scope(rt: Runtime, p: Principal, group_by: str) -> tuple[str | None, str | N
     """(district, department) the reader is limited to. Admins read everything; a department its
     own row (grouped by department), the city's totals and its rank; an officer, or a county
     meeting's secretary, its district; a city meeting's secretary everything; an enterprise nothing."""
-    if p.role == "admin":
+    if p.role in ("admin", "leader"):
         return None, None
     if p.role == "department":
         if group_by != "department":
@@ -49,8 +49,8 @@ def report_for(session: Session, rt: Runtime, p: Principal, period: str | None, 
 def bulletin_report(session: Session, rt: Runtime, p: Principal, month: str) -> Report:
     """The month's report by department, as the bulletin (月度通报) prints it: issued by an admin
     or a meeting secretary (a county's secretary, its district's)."""
-    if p.role not in ("admin", "secretary"):
-        raise Forbidden("the bulletin is issued by an admin or a meeting secretary")
+    if p.role not in ("admin", "secretary", "leader"):
+        raise Forbidden("the bulletin is issued by an admin or a meeting secretary, and read by leaders")
     return report_for(session, rt, p, month, None, None, "department", "count")
 
 

@@ -115,7 +115,10 @@ def _me(request: Request, session: Session) -> tuple[Account, WebSession]:
 # ---------------------------------------------------------------------------- sign-in
 @router.get("/")
 def home(request: Request, session: Session = Depends(db)):
-    return _redirect("/app/cases" if signed_in(request, session) else "/login")
+    signed = signed_in(request, session)
+    if signed is None:
+        return _redirect("/login")
+    return _redirect("/app/dashboard" if signed[0].role == "leader" else "/app/cases")
 
 
 @router.get("/login")
@@ -226,7 +229,7 @@ def dashboard(request: Request, session: Session = Depends(db), rt: Runtime = De
                                   f"/app/cases?view=queue&overdue=1&department={r.key}" if r.key else None)
                                  for r in late], title="当前超期：按部门") if late else None
     tiers = None
-    if p.role in ("admin", "officer", "secretary"):
+    if p.role in ("admin", "leader", "officer", "secretary"):
         by_tier = report_for(session, rt, p, month, None, None, "tier", "count")
         tiers = charts.bars([(r.name, r.figures["overdue_now"], f"{r.figures['overdue_now'] or 0} 件", None)
                              for r in by_tier.rows], title="当前超期：按层级")

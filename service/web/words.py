@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import Problem
 
 ROLES = {"enterprise": "企业", "officer": "首席服务官", "department": "部门", "secretary": "会议秘书",
-         "admin": "管理员"}
+         "admin": "管理员", "leader": "领导"}
 STATUSES = {"open": "待受理", "in_progress": "办理中", "waiting_enterprise": "待企业补充材料",
             "resolved": "已办结待确认", "closed": "已办结", "withdrawn": "已撤回"}
 EVENTS = {"submitted": "提交诉求", "routed": "自动分办", "accepted": "受理", "commented": "留言",

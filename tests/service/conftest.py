@@ -183,6 +183,7 @@ def world(rt):
     w.key("tax", "department", department="taxation")
     w.key("secretary", "secretary", series="county-yuanhui")
     w.key("other-secretary", "secretary", series="county-linying")
+    w.key("leader", "leader")
     with client:
         yield w
 

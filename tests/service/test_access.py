@@ -8,7 +8,7 @@ import pytest
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "access.md"
 COLUMNS = ["admin", "ent", "other-ent", "officer", "other-officer", "land", "finance", "tax", "secretary",
-           "other-secretary"]
+           "other-secretary", "leader"]
 
 
 def matrix() -> dict[str, dict[str, str]]:

@@ -33,7 +33,8 @@ def test_init_then_demo_on_a_fresh_sqlite_file(tmp_path):
     assert again.returncode == 0 and "an admin key exists already" in again.stdout
     demo = run("demo", env=env)
     assert demo.returncode == 0, demo.stderr
-    keys = {line.split()[0]: line.split()[-1] for line in demo.stdout.splitlines() if line.startswith("  ")}
+    keys = {line.split()[0]: line.split()[-1] for line in demo.stdout.split("demo accounts")[0].splitlines()
+            if line.startswith("  ")}
     assert set(keys) == {"admin", "enterprise", "officer", "department", "secretary"}
     assert run("demo", env=env).stdout.startswith("demo data already present")
 

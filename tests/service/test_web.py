@@ -223,7 +223,7 @@ def test_the_demo_prints_an_account_per_role_that_signs_in(tmp_path):
     assert subprocess.run([cli, "init"], env=env, capture_output=True, text=True, timeout=120).returncode == 0
     out = subprocess.run([cli, "demo"], env=env, capture_output=True, text=True, timeout=300).stdout
     people = re.findall(r"^\s+(\w+)\s+.+?\s+(demo-[\w-]+)\s+(\S+)$", out.split("demo accounts")[1], re.M)
-    assert {role for role, _, _ in people} == {"admin", "enterprise", "officer", "department", "secretary"}
+    assert {role for role, _, _ in people} == {"admin", "enterprise", "officer", "department", "secretary", "leader"}
     with TestClient(create_app(Runtime.build(Settings(database_url=url)))) as client:
         for role, username, password in people:
             r = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
@@ -305,3 +305,21 @@ def test_the_dashboard_shows_the_reports_figures_in_each_readers_scope(people):
     assert "自然资源" in page and 'href="/app/cases?department=financial-regulation"' not in page
     sign_in(client, "ent-a")  # an enterprise reads no report
     assert client.get("/app/dashboard").status_code == 404
+
+
+def test_a_leader_reads_every_case_and_the_dashboard_and_changes_nothing(people):
+    account(people, "mayor", "leader")
+    c = people.submit()
+    client = people.client
+    assert sign_in(client, "mayor").status_code == 303
+    assert client.get("/", follow_redirects=False).headers["location"] == "/app/dashboard"
+    page = client.get("/app/dashboard")
+    assert page.status_code == 200 and "当前超期：按层级" in page.text
+    case_page = client.get(f"/app/cases/{c['id']}").text
+    assert c["title"] in case_page and "<form method=\"post\" action=\"/app/cases/" not in case_page  # nothing offered
+    r = client.post(f"/app/cases/{c['id']}/comment", data={"csrf": csrf(case_page), "text": "请尽快办理"})
+    assert r.status_code == 403 and people.case(c["id"])["version"] == 1
+    assert client.get("/app/cases/new").status_code == 200  # the form shows, but submitting is refused:
+    r = client.post("/app/cases/new", data={"csrf": csrf(case_page), "form_token": "l1", "title": "土地证",
+                                            "description": "办不下来", "urgency": "normal"})
+    assert r.status_code == 403 and "无权办理" in r.text
