@@ -16,9 +16,10 @@ from ..deps import db, principal, runtime
 from .. import audit, paging
 from ..auth.principal import Principal
 from ..directory.models import Sitting
-from ..errors import Forbidden, Invalid, NotFound
+from ..errors import Forbidden, Invalid
 from ..fields import Id, Moment, text
 from ..runtime import Runtime
+from . import access
 from . import minutes as minutes_domain
 from . import render
 from .minutes_view import view
@@ -61,24 +62,7 @@ class CancelBody(BaseModel):
     reason: text(500)
 
 
-def _staff(p: Principal) -> None:
-    if p.role == "enterprise":
-        raise Forbidden("meetings are read by officers, departments, secretaries and admins")
-
-
-def _readable(session: Session, p: Principal, sitting_id: int) -> Sitting:
-    """A secretary reads only its own series' sittings (another's answers 404, as for cases)."""
-    _staff(p)
-    sitting = get_sitting(session, sitting_id)
-    if p.role == "secretary" and sitting.series_key != p.series:
-        raise NotFound(f"meeting_id: no sitting {sitting_id} of your series")
-    return sitting
-
-
-def _writable(session: Session, p: Principal, sitting_id: int) -> Sitting:
-    if p.role not in ("secretary", "admin"):
-        raise Forbidden("minutes are recorded by the series' secretary or an admin")
-    return _readable(session, p, sitting_id)
+_staff, _readable, _writable = access.staff, access.readable, access.writable
 
 
 def _admin(p: Principal) -> None:

@@ -351,7 +351,10 @@ def install(app) -> None:
     """The pages, their static files, and what a page answers when signed out or sent from afar."""
     from fastapi.staticfiles import StaticFiles
 
+    from .meetings import router as meetings_router
+
     app.include_router(router)
+    app.include_router(meetings_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SignInRequired)

@@ -323,3 +323,44 @@ def test_a_leader_reads_every_case_and_the_dashboard_and_changes_nothing(people)
     r = client.post("/app/cases/new", data={"csrf": csrf(case_page), "form_token": "l1", "title": "土地证",
                                             "description": "办不下来", "urgency": "normal"})
     assert r.status_code == 403 and "无权办理" in r.text
+
+
+def test_the_secretary_opens_the_agenda_downloads_it_and_records_the_minutes_once(people):
+    from datetime import datetime, timedelta
+
+    account(people, "sec", "secretary", series="county-yuanhui")
+    account(people, "sec-b", "secretary", series="county-linying")
+    c = people.submit()
+    people.act(c["id"], "reassign", "admin", {"lead_department": "natural-resources"})
+    c = people.act(c["id"], "escalate", "admin", {"reason": "提交县区周例会"})
+    sitting = people.client.get(f"/v1/meetings/{c['sitting_id']}", headers=people.h("admin")).json()
+    client = people.client
+    sign_in(client, "sec")
+    assert f'href="/app/meetings/{sitting["id"]}"' in client.get("/app/meetings").text
+    page = client.get(f"/app/meetings/{sitting['id']}").text
+    assert c["tracking_no"] in page and "议程截止后方可记录会议纪要" in page  # before the cut-off: no form
+    docx = client.get(f"/app/meetings/{sitting['id']}/agenda.docx")
+    assert docx.status_code == 200 and docx.content[:2] == b"PK" and "attachment" in docx.headers["content-disposition"]
+    printed = client.get(f"/app/meetings/{sitting['id']}/agenda.html")
+    assert c["tracking_no"] in printed.text and "script-src" not in printed.headers["content-security-policy"]
+
+    people.clock.set(datetime.fromisoformat(sitting["agenda_closes_at"]) + timedelta(hours=1))
+    assert client.get("/app/meetings", follow_redirects=False).status_code == 303  # days later: signed out
+    sign_in(client, "sec")
+    page = client.get(f"/app/meetings/{sitting['id']}").text
+    form = {"csrf": csrf(page), "case_ids": f"{c['id']},", "decision-%d" % c["id"]: "assigned",
+            "lead-%d" % c["id"]: "", "due-%d" % c["id"]: "", "attendees": "县长、各局局长"}
+    r = client.post(f"/app/meetings/{sitting['id']}/minutes", data=form)
+    assert r.status_code == 422 and "交办须填写牵头单位和完成时限" in r.text  # kept on the page, nothing applied
+    form.update({"lead-%d" % c["id"]: "financial-regulation", "due-%d" % c["id"]: "2026-12-31",
+                 "requirement-%d" % c["id"]: "协调银行续贷"})
+    r = client.post(f"/app/meetings/{sitting['id']}/minutes", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    after = people.case(c["id"])
+    assert after["lead_department"] == "financial-regulation" and after["status"] == "open"
+    again = client.post(f"/app/meetings/{sitting['id']}/minutes", data=form, follow_redirects=False)
+    assert again.status_code == 303 and people.case(c["id"])["version"] == after["version"]  # recorded once
+    assert "会议纪要已于" in client.get(f"/app/meetings/{sitting['id']}").text
+    sign_in(client, "sec-b")  # another county's secretary
+    assert client.get(f"/app/meetings/{sitting['id']}").status_code == 404
+    assert client.get(f"/app/meetings/{sitting['id']}/agenda.docx").status_code == 404

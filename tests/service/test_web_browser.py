@@ -51,7 +51,8 @@ def site(world):
         for name, role, scope in (("ent-a", "enterprise", {"enterprise_id": world.enterprises["漯河测试食品有限公司"]}),
                                   ("ent-b", "enterprise", {"enterprise_id": world.enterprises["临颍测试物流有限公司"]}),
                                   ("land", "department", {"department": "natural-resources"}),
-                                  ("boss", "admin", {})):
+                                  ("boss", "admin", {}),
+                                  ("sec", "secretary", {"series": "county-yuanhui"})):
             accounts.create(s, world.rt.clock(), name, PASSWORD, role, **scope)
         s.commit()
     port = free_port()
@@ -172,6 +173,15 @@ def test_an_enterprise_and_a_department_close_the_loop_in_the_browser(site):
     check_page(browser)
     case_id = int(case_url.rsplit("/", 1)[1])
     assert world.case(case_id)["status"] == "open" and world.case(case_id)["tier"] == 2
+
+    # reopened at tier 2, the case is on the Yuanhui county meeting's next agenda
+    sign_in(browser, base, "sec")
+    click(browser, "nav a[href='/app/meetings']")
+    check_page(browser)
+    click(browser, "tbody a")
+    assert "厂区土地证办不下来" in browser.page_source and "下载议程（Word）" in browser.page_source
+    check_page(browser)
+    browser.save_screenshot(str(SHOTS / "secretary-agenda.png"))
 
     sign_in(browser, base, "ent-b")
     browser.get(case_url)
