@@ -83,7 +83,8 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
         dependencies=[Depends(known_query)],
     )
     app.state.rt = rt
-    app.add_middleware(RequestGuard, max_bytes=rt.settings.max_body_bytes, limiter=lambda: rt.limiter)
+    app.add_middleware(RequestGuard, max_bytes=rt.settings.max_body_bytes, limiter=lambda: rt.limiter,
+                       max_upload_bytes=rt.settings.max_upload_bytes)
 
     problems.install(app)
     openapi.install(app)

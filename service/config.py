@@ -35,6 +35,9 @@ class Settings:
     # how long a resolved case waits for the enterprise before it closes as confirmed
     confirm_window: Duration = field(default_factory=lambda: Duration(5, "working_days"))
     max_body_bytes: int = 1_000_000
+    # attached files: where the local disk store keeps them, and the most one may weigh
+    attachments_dir: str = "var/attachments"
+    max_upload_bytes: int = 10 * 2**20
     # how far past its deadline an extension may reach (calendar days)
     max_extension_days: int = 90
     # how often a supervised (督办) tier-5 case is reminded
@@ -60,6 +63,8 @@ class Settings:
             workday_end=_env("CLOSEDLOOP_WORKDAY_END", cls.workday_end),
             confirm_window=Duration.parse(_env("CLOSEDLOOP_CONFIRM_WINDOW", "5 working_days")),
             max_body_bytes=int(_env("CLOSEDLOOP_MAX_BODY_BYTES", "1000000")),
+            attachments_dir=_env("CLOSEDLOOP_ATTACHMENTS_DIR", cls.attachments_dir),
+            max_upload_bytes=int(_env("CLOSEDLOOP_MAX_UPLOAD_BYTES", str(cls.max_upload_bytes))),
             max_extension_days=int(_env("CLOSEDLOOP_MAX_EXTENSION_DAYS", "90")),
             supervision_interval=Duration.parse(_env("CLOSEDLOOP_SUPERVISION_INTERVAL", "3 working_days")),
             sweep_batch=int(_env("CLOSEDLOOP_SWEEP_BATCH", "200")),

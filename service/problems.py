@@ -9,6 +9,7 @@ characters (PostgreSQL's text cannot hold them).
 from __future__ import annotations
 
 import json
+import re
 import logging
 from urllib.parse import parse_qsl
 
@@ -171,8 +172,12 @@ class RequestGuard:
     Content-Length was sent), and NUL characters in the path, the query or the JSON body (422
     naming the field)."""
 
-    def __init__(self, app, max_bytes: int, limiter):
+    # the pages that take a file (the new case form, a case's files): their bodies may be larger
+    UPLOADS = re.compile(r"^/app/cases/(new|\d+/files)$")
+
+    def __init__(self, app, max_bytes: int, limiter, max_upload_bytes: int | None = None):
         self.app, self.max_bytes, self.limiter = app, max_bytes, limiter  # limiter: () -> Limiter
+        self.max_upload_bytes = max_upload_bytes or max_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -186,8 +191,9 @@ class RequestGuard:
         refused = self._refuse_target(scope)
         if refused is not None:
             return await refused(scope, receive, send)
+        most = self.max_upload_bytes + 65536 if self.UPLOADS.match(scope.get("path", "")) else self.max_bytes
         length = dict(scope.get("headers") or ()).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+        if length is not None and (not length.isdigit() or int(length) > most):
             return await self._too_large()(scope, receive, send)
         chunks, total = [], 0
         while True:
@@ -195,7 +201,7 @@ class RequestGuard:
             if message["type"] != "http.request":
                 return await self.app(scope, receive, send)
             total += len(message.get("body", b""))
-            if total > self.max_bytes:
+            if total > most:
                 return await self._too_large()(scope, receive, send)
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):

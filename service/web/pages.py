@@ -30,7 +30,7 @@ from ..auth.limits import Rate
 from ..cases import machine, service as cases
 from ..cases.schemas import ACTION_BODIES, CaseSubmission
 from ..deps import db, runtime
-from ..errors import Problem
+from ..errors import Invalid, Problem
 from ..runtime import Runtime
 from . import words
 
@@ -273,13 +273,26 @@ async def new_case(request: Request, session: Session = Depends(db), rt: Runtime
         for e in exc.errors():
             errors.setdefault(str(e["loc"][0]), words.field_error(e))
         submission = None
+    chosen = await _upload(request)
+    if chosen is not None:  # checked before the case is made: a refused file makes no case
+        from ..attachments.service import check
+
+        try:
+            check(rt, *chosen)
+        except Problem as exc:
+            errors["file"] = words.problem(exc)
     if errors or submission is None:
         return _new_case_page(request, rt, signed, values, errors, 422)
     try:
         # the form's own token makes a second press of the button, or a reload, the same case
-        case, _ = cases.submit(session, rt, accounts.principal_of(me), submission,
-                               idempotency_key=f"web-{form.get('form_token', '')[:40]}")
+        case, replayed = cases.submit(session, rt, accounts.principal_of(me), submission,
+                                      idempotency_key=f"web-{form.get('form_token', '')[:40]}")
         session.commit()
+        if chosen is not None and not replayed:
+            from ..attachments import service as attachments
+
+            attachments.attach(session, rt, _storage(rt), accounts.principal_of(me), case.id, *chosen)
+            session.commit()
     except Problem as exc:
         session.rollback()
         return _new_case_page(request, rt, signed, values, {"form": words.problem(exc)}, exc.status)
@@ -303,12 +316,35 @@ def _case_view(case_id: int, request: Request, session: Session, rt: Runtime, er
     now = rt.clock()
     timeline = [{"at": words.local(rt, e.at), "type": e.type, "actor": words.actor(rt, e.actor),
                  "note": words.note(e.type, e.data)} for e in cases.timeline(session, case)]
+    from ..attachments.service import files_of
+
     return _page(request, "case.html", status, signed=(me, ws), case=case, tiers=rt.directory.tiers,
+                 files=files_of(session, case.id), may_attach=bool(machine.offered(case.status, rel) and any(
+                     t.action == "comment" for t in machine.offered(case.status, rel))),
                  departments=rt.directory.departments, suggestion=_suggestion(rt, case, rel),
                  due=words.local(rt, case.due_at), timeline=timeline, error=error, paused=case.status in machine.PAUSED,
                  overdue=case.due_at is not None and case.due_at < now and case.status in machine.RUNNING,
                  actions=[words.ACTION_FORMS[t.action] for t in machine.offered(case.status, rel)
                           if t.action in words.ACTION_FORMS])
+
+
+@router.post("/app/cases/{case_id}/files")
+async def add_file(case_id: int, request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    """添加材料: a file for the case, by whoever may comment on it; the timeline says so."""
+    from ..attachments import service as attachments
+
+    me, ws = _me(request, session)
+    await _form(request, ws)
+    chosen = await _upload(request)
+    try:
+        if chosen is None:
+            raise Invalid("file: choose a file to attach")
+        attachments.attach(session, rt, _storage(rt), accounts.principal_of(me), case_id, *chosen)
+        session.commit()
+    except Problem as exc:
+        session.rollback()
+        return _case_view(case_id, request, session, rt, error=words.problem(exc), status=exc.status)
+    return _redirect(f"/app/cases/{case_id}?notice=done")
 
 
 def _suggestion(rt: Runtime, case, rel: set[str]) -> str | None:
@@ -345,6 +381,39 @@ async def act(case_id: int, action: str, request: Request, session: Session = De
         session.rollback()
         return _case_view(case_id, request, session, rt, error=words.problem(exc), status=exc.status)
     return _redirect(f"/app/cases/{case_id}?notice=done")
+
+
+def _storage(rt: Runtime):
+    from ..attachments.storage import LocalDisk
+
+    return LocalDisk(rt.settings.attachments_dir)
+
+
+async def _upload(request: Request) -> tuple[str, bytes] | None:
+    """The form's file, if one was chosen (the form itself was checked by ``_form``)."""
+    upload = (await request.form()).get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return None
+    return upload.filename, await upload.read()
+
+
+@router.get("/app/cases/{case_id}/files/{file_id}")
+def get_file(case_id: int, file_id: int, request: Request, session: Session = Depends(db),
+             rt: Runtime = Depends(runtime)):
+    """A case's file, to those who may see the case: as a download, never rendered as a page."""
+    from urllib.parse import quote
+
+    from ..attachments import service as attachments
+
+    me, ws = _me(request, session)
+    try:
+        row, data = attachments.read(session, _storage(rt), accounts.principal_of(me), case_id, file_id)
+    except Problem:
+        return _page(request, "not_found.html", 404, signed=(me, ws))
+    response = _secure(Response(data, media_type=row.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.name)}"}))
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def install(app) -> None:

@@ -364,3 +364,65 @@ def test_the_secretary_opens_the_agenda_downloads_it_and_records_the_minutes_onc
     sign_in(client, "sec-b")  # another county's secretary
     assert client.get(f"/app/meetings/{sitting['id']}").status_code == 404
     assert client.get(f"/app/meetings/{sitting['id']}/agenda.docx").status_code == 404
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def attachments_dir(people, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setattr(people.rt, "settings", replace(people.rt.settings, attachments_dir=str(tmp_path / "files")))
+    return tmp_path / "files"
+
+
+def test_files_are_attached_checked_and_served_only_to_who_may_see_the_case(people, attachments_dir):
+    client = people.client
+    sign_in(client, "ent-a")
+    page = client.get("/app/cases/new").text
+    r = client.post("/app/cases/new", follow_redirects=False, data={
+        "csrf": csrf(page), "form_token": "f1", "title": "厂区土地证办不下来", "description": "出让金已缴清，土地证未办结",
+        "urgency": "normal"}, files={"file": ("出让金缴款凭证.pdf", PDF, "application/pdf")})
+    assert r.status_code == 303
+    case_url = r.headers["location"].split("?")[0]
+    page = client.get(case_url).text
+    link = re.search(r'href="(/app/cases/\d+/files/\d+)">出让金缴款凭证.pdf', page).group(1)
+    got = client.get(link)
+    assert got.content == PDF and got.headers["content-type"] == "application/pdf"
+    assert got.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")
+    assert "sandbox" in got.headers["content-security-policy"]
+    assert "添加材料：出让金缴款凭证.pdf" in page  # on the timeline
+    assert len(list(attachments_dir.rglob("*"))) == 2  # one directory, one file
+
+    # a file that is not what its name says, or not a kind accepted: refused, nothing attached
+    fake = client.post(f"{case_url}/files", data={"csrf": csrf(page)},
+                       files={"file": ("合同.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")})
+    assert fake.status_code == 422 and "not the PDF file its name says" in fake.text
+    exe = client.post(f"{case_url}/files", data={"csrf": csrf(page)}, files={"file": ("run.exe", b"MZ", "x")})
+    assert exe.status_code == 422 and "not a kind accepted" in exe.text
+    r = client.post(f"{case_url}/files", data={"csrf": csrf(page)}, follow_redirects=False,
+                    files={"file": ("现场照片.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100, "image/png")})
+    assert r.status_code == 303
+    assert client.get(case_url).text.count(f'href="{case_url}/files/') == 2
+
+    sign_in(client, "ent-b")  # another enterprise: neither the case nor its file
+    assert client.get(link).status_code == 404
+    sign_in(client, "land")  # the lead department reads it
+    assert client.get(link).content == PDF
+
+
+def test_a_refused_file_makes_no_case_and_an_oversized_body_is_refused_at_the_door(people, attachments_dir):
+    client = people.client
+    sign_in(client, "ent-a")
+    page = client.get("/app/cases/new").text
+    r = client.post("/app/cases/new", data={
+        "csrf": csrf(page), "form_token": "f2", "title": "土地证", "description": "办不下来", "urgency": "normal"},
+        files={"file": ("合同.docx", b"not a zip", "application/octet-stream")})
+    assert r.status_code == 422 and 'id="file-error"' in r.text and 'value="土地证"' in r.text
+    with people.rt.session() as s:
+        assert s.scalars(select(Case)).all() == []
+    huge = b"%PDF-" + b"0" * (people.rt.settings.max_upload_bytes + 70_000)
+    r = client.post("/app/cases/new", data={"csrf": csrf(page), "form_token": "f3", "title": "x", "description": "y"},
+                    files={"file": ("big.pdf", huge, "application/pdf")})
+    assert r.status_code == 413

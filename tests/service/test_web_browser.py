@@ -44,9 +44,12 @@ def _driver():
 
 
 @pytest.fixture
-def site(world):
-    """The service on a loopback port, with accounts for the enterprise, the other enterprise and
-    the land bureau."""
+def site(world, tmp_path, monkeypatch):
+    """The service on a loopback port, with accounts for the enterprise, the other enterprise,
+    the land bureau, an admin and the Yuanhui county meeting's secretary; files kept in tmp_path."""
+    from dataclasses import replace
+
+    monkeypatch.setattr(world.rt, "settings", replace(world.rt.settings, attachments_dir=str(tmp_path / "files")))
     with world.rt.session() as s:
         for name, role, scope in (("ent-a", "enterprise", {"enterprise_id": world.enterprises["漯河测试食品有限公司"]}),
                                   ("ent-b", "enterprise", {"enterprise_id": world.enterprises["临颍测试物流有限公司"]}),
@@ -137,11 +140,14 @@ def test_an_enterprise_and_a_department_close_the_loop_in_the_browser(site):
     browser.find_element(By.ID, "title").send_keys("厂区土地证办不下来")
     browser.find_element(By.ID, "description").send_keys("出让金已于今年三月缴清，土地证三个月未办结，影响项目融资。")
     browser.find_element(By.ID, "amount").send_keys("3000000")
+    pdf = SHOTS.parent.parent / "tests" / "data" / "出让金缴款凭证.pdf"
+    browser.find_element(By.ID, "file").send_keys(str(pdf))
     browser.save_screenshot(str(SHOTS / "enterprise-new-case.png"))
     click(browser, "form[action='/app/cases/new'] button")
     assert "诉求已提交" in browser.page_source
     case_url = browser.current_url.split("?")[0]
     assert "第1级" in browser.find_element(By.CSS_SELECTOR, "ol.ladder li.current").text
+    file_url = browser.find_element(By.PARTIAL_LINK_TEXT, "出让金缴款凭证.pdf").get_attribute("href")
     check_page(browser)
 
     sign_in(browser, base, "land")
@@ -186,8 +192,10 @@ def test_an_enterprise_and_a_department_close_the_loop_in_the_browser(site):
     sign_in(browser, base, "ent-b")
     browser.get(case_url)
     assert "无权查看" in browser.page_source and "厂区土地证办不下来" not in browser.page_source
-    logged = browser.get_log("browser")  # the refusal, and nothing else
-    assert [e["message"].split(" - ")[0] for e in logged] == [case_url], logged
+    browser.get(file_url)
+    assert "无权查看" in browser.page_source and "%PDF" not in browser.page_source
+    logged = browser.get_log("browser")  # the refusals, and nothing else
+    assert [e["message"].split(" - ")[0] for e in logged] == [case_url, file_url], logged
 
     # the dashboard: the figures changed with what happened; a bar leads to the cases behind it
     sign_in(browser, base, "boss")
