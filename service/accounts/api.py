@@ -13,9 +13,7 @@ from sqlalchemy.orm import Session
 from .. import audit, paging
 from ..auth.principal import Principal
 from ..deps import db, principal, runtime
-from ..directory.models import Department, MeetingSeries, Officer
-from ..enterprises.models import Enterprise
-from ..errors import Forbidden, Invalid
+from ..errors import Forbidden
 from ..fields import BodyId, Id
 from ..runtime import Runtime
 from . import service
@@ -75,10 +73,6 @@ def create_account(body: AccountIn, request: Request, session: Session = Depends
                    p: Principal = Depends(principal), rt: Runtime = Depends(runtime)):
     """Create a person's account, bound to a role and its scope as a key is (创建账号)"""
     _admin(p)
-    for field, value, model in (("enterprise_id", body.enterprise_id, Enterprise), ("officer_id", body.officer_id, Officer),
-                                ("department", body.department, Department), ("series", body.series, MeetingSeries)):
-        if value is not None and session.get(model, value) is None:
-            raise Invalid(f"{field}: no such {field.replace('_id', '')} '{value}'")
     account = service.create(session, rt.clock(), body.username, body.password, body.role,
                              display_name=body.display_name, enterprise_id=body.enterprise_id,
                              officer_id=body.officer_id, department=body.department, series=body.series)

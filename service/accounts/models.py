@@ -36,3 +36,28 @@ class WebSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Registration(Base):
+    """An enterprise's own application for an account (企业注册申请), waiting for its chief service
+    officer: the enterprise's particulars, the user name and the password's hash (moved to the
+    account on approval, cleared on refusal), who decides and what was decided."""
+
+    __tablename__ = "registrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(ForeignKey("districts.key"))
+    contact: Mapped[str] = mapped_column(String(60))
+    phone: Mapped[str] = mapped_column(String(30))
+    username: Mapped[str] = mapped_column(String(60), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # the enterprise's officer when the code is registered already, else the district's
+    officer_id: Mapped[str | None] = mapped_column(ForeignKey("officers.key"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | approved | refused
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))

@@ -41,18 +41,28 @@ def check_password(password: str) -> None:
         raise Invalid("password: too easy to guess; use a longer phrase of unrelated words")
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def create(session: Session, now: datetime, username: str, password: str, role: str, *,
            display_name: str = "", enterprise_id: int | None = None, officer_id: str | None = None,
-           department: str | None = None, series: str | None = None) -> Account:
-    """A new account, its scope required as on a key of the same role."""
+           department: str | None = None, series: str | None = None, password_hash: str | None = None) -> Account:
+    """A new account, its scope required as on a key of the same role. ``password_hash``: a
+    password checked and hashed already (an approved registration's)."""
     if role not in ROLES:
         raise Invalid(f"role: must be one of {', '.join(ROLES)}")
     needed = {"enterprise": ("enterprise_id", enterprise_id), "officer": ("officer_id", officer_id),
               "department": ("department", department), "secretary": ("series", series)}.get(role)
     if needed and needed[1] is None:
         raise Invalid(f"{needed[0]}: a {role} account needs its {needed[0]} (what the person may see)")
-    check_password(password)
-    account = Account(username=username, password_hash=_hasher.hash(password), display_name=display_name,
+    from ..auth.keys import check_scope
+
+    check_scope(session, enterprise_id=enterprise_id, officer_id=officer_id, department=department, series=series)
+    if password_hash is None:
+        check_password(password)
+        password_hash = _hasher.hash(password)
+    account = Account(username=username, password_hash=password_hash, display_name=display_name,
                       role=role, enterprise_id=enterprise_id, officer_id=officer_id, department=department,
                       series=series, active=True, created_at=now)
     session.add(account)

@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 from .. import audit, paging
 from ..db import utcnow
 from ..deps import db, principal
-from ..directory.models import Department, MeetingSeries, Officer
-from ..enterprises.models import Enterprise
-from ..errors import Conflict, Forbidden, Invalid
+from ..errors import Forbidden
 from ..fields import BodyId
 from . import keys
 from .models import ApiKey
@@ -62,11 +60,8 @@ def _out(row: ApiKey) -> dict:
 def issue_key(body: KeyIn, request: Request, session: Session = Depends(db), p: Principal = Depends(principal)):
     """Issue an API key (签发密钥) bound to a role and its scope; the key is shown this once"""
     _admin(p)
-    checks = [("enterprise_id", body.enterprise_id, Enterprise), ("officer_id", body.officer_id, Officer),
-              ("department", body.department, Department), ("series", body.series, MeetingSeries)]
-    for field, value, model in checks:
-        if value is not None and session.get(model, value) is None:
-            raise Invalid(f"{field}: no such {field.replace('_id', '')} '{value}'")
+    keys.check_scope(session, enterprise_id=body.enterprise_id, officer_id=body.officer_id,
+                     department=body.department, series=body.series)
     row, key = keys.issue(session, body.role, enterprise_id=body.enterprise_id, officer_id=body.officer_id,
                           department=body.department, series=body.series, label=body.label)
     audit.record(session, p.actor, "keys.issue", row.id, body.model_dump(exclude_none=True), utcnow(), request)

@@ -107,6 +107,18 @@ def key_and(table, onclause, *columns):
     return _BY_HASH.add_columns(*columns).outerjoin_from(_KEYS, table, onclause)
 
 
+def check_scope(session: Session, *, enterprise_id=None, officer_id=None, department=None, series=None) -> None:
+    """Every scope named on a key or an account must exist (an unknown one would see nothing,
+    silently)."""
+    from ..directory.models import Department, MeetingSeries, Officer
+    from ..enterprises.models import Enterprise
+
+    for field, value, model in (("enterprise_id", enterprise_id, Enterprise), ("officer_id", officer_id, Officer),
+                                ("department", department, Department), ("series", series, MeetingSeries)):
+        if value is not None and session.get(model, value) is None:
+            raise Invalid(f"{field}: no such {field.replace('_id', '')} '{value}'")
+
+
 def revoke(session: Session, key_id: str) -> ApiKey:
     row = session.get(ApiKey, key_id, with_for_update=True)
     if row is None:

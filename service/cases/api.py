@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from datetime import date
 import inspect
 import re
 from typing import Annotated, Optional

@@ -8,7 +8,6 @@ The API calls these with a session it commits; the domain decisions live here an
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import dataclass

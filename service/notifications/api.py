@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from ..deps import db, principal, runtime
 from .. import audit, paging
 from ..auth.principal import Principal
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import Forbidden, Invalid
 from ..fields import Id
 from ..runtime import Runtime
-from .delivery import redeliver
-from .models import DEAD, DELIVERED, NO_CHANNEL, STATUSES, OutboxMessage
+from .delivery import redrive
+from .models import STATUSES, OutboxMessage
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -98,15 +98,7 @@ def redeliver_notification(notification_id: Id, response: Response, request: Req
                            p: Principal = Depends(principal), rt: Runtime = Depends(runtime)):
     """Send a dead (or already delivered) notification again, now, with a fresh count of tries."""
     _admin(p)
-    message = session.get(OutboxMessage, notification_id, with_for_update=True)
-    if message is None:
-        raise NotFound(f"notification_id: no notification {notification_id}")
-    if message.status not in (DEAD, DELIVERED):
-        hint = ("add a channel for this recipient to the directory; later notifications will use it"
-                if message.status == NO_CHANNEL else "it is already on its way; wait for it to be delivered or dead")
-        raise Conflict(f"notification {notification_id} is {message.status}: {hint}",
-                       current_status=message.status)
-    redeliver(message, rt.clock())
+    message = redrive(session, notification_id, rt.clock())
     audit.record(session, p.actor, "notifications.redeliver", str(notification_id),
                  {"recipient": f"{message.recipient_kind}:{message.recipient}", "channel": message.channel}, rt.clock(),
                  request)

@@ -243,6 +243,24 @@ def deliver(rt: Runtime, sender: Sender, ids: list[int] | None = None, rounds: i
     return report
 
 
+def redrive(session, notification_id: int, now: datetime) -> OutboxMessage:
+    """Send a dead (or delivered) notification again, with a fresh count of tries; the caller
+    records who asked and commits, then hands the id to the sender."""
+    from ..errors import Conflict, NotFound
+    from .models import DEAD, DELIVERED, NO_CHANNEL
+
+    message = session.get(OutboxMessage, notification_id, with_for_update=True)
+    if message is None:
+        raise NotFound(f"notification_id: no notification {notification_id}")
+    if message.status not in (DEAD, DELIVERED):
+        hint = ("add a channel for this recipient to the directory; later notifications will use it"
+                if message.status == NO_CHANNEL else "it is already on its way; wait for it to be delivered or dead")
+        raise Conflict(f"notification {notification_id} is {message.status}: {hint}",
+                       current_status=message.status)
+    redeliver(message, now)
+    return message
+
+
 def redeliver(message: OutboxMessage, now: datetime) -> None:
     """An admin's second chance for a message (dead, or delivered and wanted again)."""
     message.status = PENDING

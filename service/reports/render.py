@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import timedelta
 
 from ..runtime import Runtime
 from .measures import COUNTS, FIGURES, RATES, Report, Row

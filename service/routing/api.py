@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from routing_rules import CaseInput, SourceErrors
+from routing_rules import CaseInput
 
 from ..deps import db, principal, runtime
 from ..problems import problem
-from .. import audit
+from . import reload as reload_rules
 from ..auth.principal import Principal
 from ..errors import Forbidden
 from ..fields import Flag
@@ -76,15 +76,12 @@ def reload(request: Request, session: Session = Depends(db), rt: Runtime = Depen
     if p.role != "admin":
         raise Forbidden("only an admin reloads the routing rules")
     before = rt.rules.current.version
-    try:
-        rt.rules.reload()
-    except SourceErrors as exc:
-        errors = [{"file": e.file, "line": e.line, "reason": e.reason} for e in exc.errors]
-        audit.record(session, p.actor, "rules.reload", before, {"refused": errors[:20]}, rt.clock(), request)
-        session.commit()
-        return problem(422, "Rule files refused", f"{len(errors)} error(s); the running rules ({before}) stay. "
-                       f"First: {exc.errors[0]}", errors=errors, running_version=before)
-    audit.record(session, p.actor, "rules.reload", rt.rules.current.version, {"previous_version": before},
-                 rt.clock(), request)
+    errors = reload_rules(session, rt, p.actor, request)
     session.commit()
+    if errors:
+        first = errors[0]
+        where = f"{first['file']}:{first['line']}" if first["line"] else first["file"]
+        return problem(422, "Rule files refused", f"{len(errors)} error(s); the running rules ({before}) stay. "
+                       f"First: {where}: {first['reason']}", errors=errors,
+                       running_version=before)
     return {"previous_version": before, **_summary(rt)}

@@ -13,7 +13,9 @@ def bars(items: list[tuple[str, float | None, str, str | None]], scale: float | 
     top = scale or max((v for _, v, _, _ in items if v), default=1) or 1
     row, label_w, bar_w = 26, 190, 360
     height = row * len(items) + 8
-    out = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {label_w + bar_w + 90} {height}" '
+    # with links inside, the chart is a group of them (an "img" may hold nothing interactive)
+    role = "group" if any(href for *_, href in items) else "img"
+    out = [f'<svg class="chart" role="{role}" aria-label="{escape(title)}" viewBox="0 0 {label_w + bar_w + 90} {height}" '
            f'width="100%" preserveAspectRatio="xMinYMin meet"><title>{escape(title)}</title>']
     for i, (label, value, shown, href) in enumerate(items):
         y = 4 + i * row
@@ -21,7 +23,7 @@ def bars(items: list[tuple[str, float | None, str, str | None]], scale: float | 
         bar = (f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" font-size="13">{escape(label)}</text>'
                f'<rect x="{label_w}" y="{y + 4}" width="{width}" height="{row - 8}" fill="#b3261e"></rect>'
                f'<text x="{label_w + width + 6}" y="{y + 17}" font-size="13">{escape(shown)}</text>')
-        out.append(f'<a href="{escape(href)}">{bar}</a>' if href else bar)
+        out.append(f'<a href="{escape(href)}" aria-label="{escape(label)} {escape(shown)}">{bar}</a>' if href else bar)
     out.append("</svg>")
     return Markup("".join(out))
 

@@ -20,6 +20,7 @@ from ..directory.models import Sitting
 from ..errors import Problem
 from ..meetings import access, render
 from ..meetings import minutes as minutes_domain
+from ..meetings.minutes_view import view
 from ..meetings.models import Minutes
 from ..meetings.service import agenda, sitting_out
 from ..runtime import Runtime
@@ -60,13 +61,14 @@ def _sitting_page(request: Request, session: Session, rt: Runtime, sitting_id: i
         return _page(request, "not_found.html", 404, signed=(me, ws))
     model = agenda(session, rt, sitting, "department")
     recorded = session.get(Minutes, sitting.id)
+    sheets = view(session, rt, sitting).sheets if recorded is not None else []
     form_open = access.may_record(p) and recorded is None and sitting.status != "cancelled" \
         and rt.clock() >= sitting.agenda_closes_at
     return _page(request, "sitting.html", status, signed=(me, ws), sitting=sitting_out(rt, sitting), agenda=model,
                  starts=words.local(rt, sitting.starts_at), closes=words.local(rt, sitting.agenda_closes_at),
                  status_name=SITTING_STATUS.get(sitting.status, sitting.status), recorded=recorded,
                  form_open=form_open, may_record=access.may_record(p), decisions=DECISIONS,
-                 departments=rt.directory.departments, errors=errors or {})
+                 departments=rt.directory.departments, errors=errors or {}, sheets=sheets)
 
 
 @router.get("/app/meetings/{sitting_id}")
@@ -85,6 +87,24 @@ def agenda_docx(sitting_id: int, request: Request, session: Session = Depends(db
     model = agenda(session, rt, sitting, "department")
     return _secure(Response(render.agenda_docx(model, rt.calendar.tz), media_type=DOCX, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(model.title + '议程.docx')}"}))
+
+
+@router.get("/app/meetings/{sitting_id}/{document}.docx")
+def minutes_docx(sitting_id: int, document: str, request: Request, session: Session = Depends(db),
+                 rt: Runtime = Depends(runtime)):
+    """The recorded minutes (纪要) or its supervision sheets (督办单) as Word, to the sitting's readers."""
+    me, ws = _me(request, session)
+    try:
+        sitting = access.readable(session, accounts.principal_of(me), sitting_id)
+    except Problem:
+        sitting = None
+    if sitting is None or document not in ("minutes", "supervision") or session.get(Minutes, sitting_id) is None:
+        return _page(request, "not_found.html", 404, signed=(me, ws))
+    m = view(session, rt, sitting)
+    body, name = ((render.minutes_docx(m), f"{m.title}纪要.docx") if document == "minutes"
+                  else (render.supervision_docx(m), f"{m.title}督办单.docx"))
+    return _secure(Response(body, media_type=DOCX,
+                            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"}))
 
 
 @router.get("/app/meetings/{sitting_id}/agenda.html")

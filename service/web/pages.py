@@ -140,9 +140,9 @@ async def login(request: Request, session: Session = Depends(db), rt: Runtime = 
     if result is None:
         session.rollback()
         return _page(request, "login.html", 401, username=username, error="用户名或密码不正确，或账号已停用。")
-    _, token = result
+    signed, token = result
     session.commit()
-    response = _redirect("/app/cases")
+    response = _redirect("/app/dashboard" if signed.role == "leader" else "/app/cases")
     response.set_cookie(COOKIE, token, max_age=accounts.SESSION_HOURS * 3600, httponly=True, samesite="lax",
                         secure=_https(request, rt), path="/")
     return response
@@ -420,10 +420,14 @@ def install(app) -> None:
     """The pages, their static files, and what a page answers when signed out or sent from afar."""
     from fastapi.staticfiles import StaticFiles
 
+    from .admin import router as admin_router
     from .meetings import router as meetings_router
+    from .registration import router as registration_router
 
     app.include_router(router)
     app.include_router(meetings_router)
+    app.include_router(registration_router)
+    app.include_router(admin_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SignInRequired)

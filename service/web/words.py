@@ -19,7 +19,9 @@ EVENTS = {"submitted": "提交诉求", "routed": "自动分办", "accepted": "�
           "reassigned": "重新分办", "withdrawn": "撤回", "duplicated": "重复件", "assigned": "交办",
           "carried_over": "结转下次会议", "warned": "临期提醒", "reminded": "督办提醒", "auto_closed": "默认办结"}
 NOTICES = {"submitted": "诉求已提交，已按规则分办到承办部门。", "done": "已办理。",
-           "minutes": "会议纪要已记录，各项决定已落实到案件。"}
+           "minutes": "会议纪要已记录，各项决定已落实到案件。", "approved": "已通过，企业账号已开通。",
+           "refused": "已不予通过。", "reloaded": "规则已重新加载并生效。", "redriven": "已重新投递。",
+           "gone": "该通知已不在投递失败之列（可能已被他人重新投递）。"}
 
 _TEXT = {"kind": "textarea"}
 ACTION_FORMS: dict[str, dict[str, Any]] = {

@@ -4,9 +4,11 @@ same domain as the API — over HTTP here, in headless Chromium in test_web_brow
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from docx import Document
 from sqlalchemy import select
 
 from service.accounts import service as accounts
@@ -360,10 +362,18 @@ def test_the_secretary_opens_the_agenda_downloads_it_and_records_the_minutes_onc
     assert after["lead_department"] == "financial-regulation" and after["status"] == "open"
     again = client.post(f"/app/meetings/{sitting['id']}/minutes", data=form, follow_redirects=False)
     assert again.status_code == 303 and people.case(c["id"])["version"] == after["version"]  # recorded once
-    assert "会议纪要已于" in client.get(f"/app/meetings/{sitting['id']}").text
+    page = client.get(f"/app/meetings/{sitting['id']}").text
+    assert "会议纪要已于" in page and "督办单（1 份）" in page and "协调银行续贷" in page  # the sheet, on the page
+    for document in ("minutes", "supervision"):
+        word = client.get(f"/app/meetings/{sitting['id']}/{document}.docx")
+        assert word.status_code == 200 and word.content[:2] == b"PK", document
+        text = "\n".join(p.text for p in Document(io.BytesIO(word.content)).paragraphs)
+        tables = " ".join(c.text for t in Document(io.BytesIO(word.content)).tables for r in t.rows for c in r.cells)
+        assert c["tracking_no"] in text + tables, document
+    assert client.get(f"/app/meetings/{sitting['id']}/nonsense.docx").status_code == 404
     sign_in(client, "sec-b")  # another county's secretary
-    assert client.get(f"/app/meetings/{sitting['id']}").status_code == 404
-    assert client.get(f"/app/meetings/{sitting['id']}/agenda.docx").status_code == 404
+    for path in ("", "/agenda.docx", "/minutes.docx", "/supervision.docx"):
+        assert client.get(f"/app/meetings/{sitting['id']}{path}").status_code == 404, path
 
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

@@ -1,0 +1,276 @@
+"""The admin's pages (系统管理): accounts (create, disable, reset), API keys (issue once, revoke),
+enterprises, the directory as loaded, the routing rules with a box to try a text and a reload
+button, and dead letters with their re-drive. Each action is the same domain call as its API
+route, recorded in the audit log the same way."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from routing_rules import CaseInput
+
+from .. import audit
+from ..accounts import service as accounts
+from ..accounts.models import Account
+from ..auth import keys
+from ..auth.models import ApiKey
+from ..deps import db, runtime
+from ..enterprises.models import Enterprise
+from ..errors import Problem
+from ..notifications.delivery import redrive
+from ..notifications.models import DEAD, OutboxMessage
+from ..routing import reload as reload_rules
+from ..runtime import Runtime
+from . import words
+from .pages import _form, _me, _page, _redirect
+
+router = APIRouter(include_in_schema=False, prefix="/app/admin")
+SECTIONS = [("accounts", "账号"), ("keys", "接口密钥"), ("enterprises", "企业"), ("directory", "机构目录"),
+            ("rules", "分办规则"), ("dead-letters", "投递失败的通知")]
+SCOPES = ("enterprise_id", "officer_id", "department", "series")
+
+
+def _admin(request: Request, session: Session):
+    """The admin signed in, or None (every other person gets the page that is not there)."""
+    me, ws = _me(request, session)
+    return (me, ws) if me.role == "admin" else None
+
+
+@router.get("")
+def index(request: Request, session: Session = Depends(db)):
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    counts = {"accounts": session.query(Account).count(), "dead-letters": session.query(OutboxMessage).filter(
+        OutboxMessage.status == DEAD).count()}
+    return _page(request, "admin/index.html", signed=signed, sections=SECTIONS, counts=counts)
+
+
+def _not_here(request: Request, session: Session):
+    return _page(request, "not_found.html", 404, signed=_me(request, session))
+
+
+# ---------------------------------------------------------------------------- accounts
+def _accounts_page(request, session, rt, signed, values=None, error=None, status=200):
+    rows = list(session.scalars(select(Account).order_by(Account.id.desc()).limit(200)))
+    return _page(request, "admin/accounts.html", status, signed=signed, sections=SECTIONS, rows=rows,
+                 values=values or {}, error=error, roles=words.ROLES, directory=rt.directory)
+
+
+@router.get("/accounts")
+def accounts_page(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime),
+        notice: str | None = None):
+    signed = _admin(request, session)
+    return _not_here(request, session) if signed is None else _accounts_page(request, session, rt, signed)
+
+
+@router.post("/accounts")
+async def create_account(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    form = await _form(request, signed[1])
+    values = {k: form.get(k, "").strip() for k in ("username", "display_name", "role", *SCOPES)}
+    scope = {k: values[k] or None for k in SCOPES}
+    if scope["enterprise_id"] is not None:
+        scope["enterprise_id"] = int(scope["enterprise_id"]) if scope["enterprise_id"].isdigit() else -1
+    try:
+        if not values["username"]:
+            raise _Missing("username: 请填写用户名")
+        account = accounts.create(session, rt.clock(), values["username"], form.get("password", ""), values["role"],
+                                  display_name=values["display_name"], **{k: v for k, v in scope.items()
+                                                                          if k in _SCOPE_OF.get(values["role"], ())})
+        audit.record(session, accounts.principal_of(signed[0]).actor, "accounts.create", str(account.id),
+                     {k: v for k, v in values.items() if v}, rt.clock(), request)
+        session.commit()
+    except (Problem, _Missing) as exc:
+        session.rollback()
+        message = str(exc) if isinstance(exc, _Missing) else words.problem(exc)
+        return _accounts_page(request, session, rt, signed, values, message, status=getattr(exc, "status", 422))
+    return _redirect("/app/admin/accounts?notice=done")
+
+
+class _Missing(Exception):
+    pass
+
+
+_SCOPE_OF = {"enterprise": ("enterprise_id",), "officer": ("officer_id",), "department": ("department",),
+             "secretary": ("series",)}
+
+
+@router.post("/accounts/{account_id}/{action}")
+async def account_action(account_id: int, action: str, request: Request, session: Session = Depends(db),
+                         rt: Runtime = Depends(runtime)):
+    signed = _admin(request, session)
+    if signed is None or action not in ("disable", "password"):
+        return _not_here(request, session)
+    form = await _form(request, signed[1])
+    try:
+        if action == "disable":
+            account = accounts.disable(session, account_id)
+        else:
+            account = accounts.reset_password(session, account_id, form.get("password", ""))
+        audit.record(session, accounts.principal_of(signed[0]).actor,
+                     "accounts.disable" if action == "disable" else "accounts.reset_password", str(account_id),
+                     {"username": account.username}, rt.clock(), request)
+        session.commit()
+    except Problem as exc:
+        session.rollback()
+        return _accounts_page(request, session, rt, signed, error=words.problem(exc), status=exc.status)
+    return _redirect("/app/admin/accounts?notice=done")
+
+
+# ---------------------------------------------------------------------------- keys
+def _keys_page(request, session, signed, issued=None, error=None, status=200):
+    rows = list(session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc()).limit(200)))
+    return _page(request, "admin/keys.html", status, signed=signed, sections=SECTIONS, rows=rows, issued=issued,
+                 error=error, roles=words.ROLES)
+
+
+@router.get("/keys")
+def keys_page(request: Request, session: Session = Depends(db), notice: str | None = None):
+    signed = _admin(request, session)
+    return _not_here(request, session) if signed is None else _keys_page(request, session, signed)
+
+
+@router.post("/keys")
+async def issue_key(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    """The key is shown on the answering page once; only its hash is kept."""
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    form = await _form(request, signed[1])
+    role = form.get("role", "")
+    scope = {k: (form.get(k, "").strip() or None) for k in _SCOPE_OF.get(role, ())}
+    if "enterprise_id" in scope and scope["enterprise_id"] is not None:
+        scope["enterprise_id"] = int(scope["enterprise_id"]) if scope["enterprise_id"].isdigit() else -1
+    try:
+        keys.check_scope(session, **scope)
+        row, key = keys.issue(session, role, label=form.get("label", "").strip()[:200], **scope)
+        audit.record(session, accounts.principal_of(signed[0]).actor, "keys.issue", row.id,
+                     {"role": role, **{k: v for k, v in scope.items() if v is not None}}, rt.clock(), request)
+        session.commit()
+    except Problem as exc:
+        session.rollback()
+        return _keys_page(request, session, signed, error=words.problem(exc), status=exc.status)
+    return _keys_page(request, session, signed, issued=key, status=201)
+
+
+@router.post("/keys/{key_id}/revoke")
+async def revoke_key(key_id: str, request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    await _form(request, signed[1])
+    try:
+        row = keys.revoke(session, key_id)
+        audit.record(session, accounts.principal_of(signed[0]).actor, "keys.revoke", key_id,
+                     {"role": row.role, "label": row.label}, rt.clock(), request)
+        session.commit()
+    except Problem as exc:
+        session.rollback()
+        return _keys_page(request, session, signed, error=words.problem(exc), status=exc.status)
+    return _redirect("/app/admin/keys?notice=done")
+
+
+# ---------------------------------------------------------------------------- enterprises, directory
+@router.get("/enterprises")
+def enterprises_page(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime),
+                     q: str | None = None):
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    text = (q or "").strip()[:100]
+    query = select(Enterprise).order_by(Enterprise.id.desc()).limit(100)
+    if text:
+        query = query.where(or_(Enterprise.name.contains(text), Enterprise.credit_code == text.upper()))
+    return _page(request, "admin/enterprises.html", signed=signed, sections=SECTIONS, q=text,
+                 rows=list(session.scalars(query)), districts={d.key: d.name for d in rt.directory.districts},
+                 officers={o.key: o.name for o in rt.directory.officers})
+
+
+@router.get("/directory")
+def directory_page(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    return _page(request, "admin/directory.html", signed=signed, sections=SECTIONS, d=rt.directory,
+                 districts={x.key: x.name for x in rt.directory.districts})
+
+
+# ---------------------------------------------------------------------------- rules
+def _rules_page(request, rt, signed, tried=None, text=None, errors=None, status=200):
+    rules = rt.rules.current
+    return _page(request, "admin/rules.html", status, signed=signed, sections=SECTIONS, rules=rules,
+                 tried=tried, text=text or {}, errors=errors)
+
+
+@router.get("/rules")
+def rules_page(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime),
+        notice: str | None = None):
+    signed = _admin(request, session)
+    return _not_here(request, session) if signed is None else _rules_page(request, rt, signed)
+
+
+@router.post("/rules/try")
+async def try_rules(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    """试分办: the active rules' decision on a text, explained; nothing is saved."""
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    form = await _form(request, signed[1])
+    text = {"title": form.get("title", "").strip()[:200], "description": form.get("description", "").strip()[:20000]}
+    decision = rt.rules.current.route(CaseInput(title=text["title"], description=text["description"]))
+    names = {d.key: d.name for d in rt.directory.departments}
+    tried = {"lead": names.get(decision.lead_department or "", "（待首席服务官分办）"),
+             "co": [names.get(k, k) for k in decision.co_departments], "explanation": decision.explanation,
+             "triage": decision.needs_triage}
+    return _rules_page(request, rt, signed, tried=tried, text=text)
+
+
+@router.post("/rules/reload")
+async def reload(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    await _form(request, signed[1])
+    errors = reload_rules(session, rt, accounts.principal_of(signed[0]).actor, request)
+    session.commit()
+    if errors:
+        return _rules_page(request, rt, signed, errors=errors, status=422)
+    return _redirect("/app/admin/rules?notice=reloaded")
+
+
+# ---------------------------------------------------------------------------- dead letters
+@router.get("/dead-letters")
+def dead_letters(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime),
+        notice: str | None = None):
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == DEAD)
+                                .order_by(OutboxMessage.id.desc()).limit(200)))
+    return _page(request, "admin/dead_letters.html", signed=signed, sections=SECTIONS, rows=rows,
+                 local=lambda t: words.local(rt, t))
+
+
+@router.post("/dead-letters/{notification_id}/redrive")
+async def redrive_letter(notification_id: int, request: Request, session: Session = Depends(db),
+                         rt: Runtime = Depends(runtime)):
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    await _form(request, signed[1])
+    try:
+        message = redrive(session, notification_id, rt.clock())
+    except Problem:
+        session.rollback()
+        return _redirect("/app/admin/dead-letters?notice=gone")
+    audit.record(session, accounts.principal_of(signed[0]).actor, "notifications.redeliver", str(notification_id),
+                 {"recipient": f"{message.recipient_kind}:{message.recipient}", "channel": message.channel},
+                 rt.clock(), request)
+    session.commit()
+    rt.notify([message.id])
+    return _redirect("/app/admin/dead-letters?notice=redriven")
