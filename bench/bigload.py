@@ -19,6 +19,7 @@ The mix (over ten years of submissions ending 2026-11-30, one case every ~32 s):
   default without a rating) or first reopened (~3%, one tier up) then resolved and closed again;
   withdrawn; supervised. Nothing after 2026-11-30: a case whose plan runs past that stands where
   it had got to (its status, tier and clock agree with the facts written).
+- co-handling: ~8% of the placed cases have one other department as co-handler (协办);
 - group keys from the directory: 21 departments, 8 districts (both skewed), the district's chief
   service officer, 5 themes (40% none), 22 categories (15% none); enterprises: 20,000, each in
   one district, the case in its enterprise's district.
@@ -177,6 +178,11 @@ _AT_CUTOFF = f"""
 
 def cases_sql(directory, cases: int, first: int, last: int) -> str:
     c = f"TIMESTAMPTZ '{CUTOFF}'"
+    deps = [d.key for d in directory.departments]
+    # ~8% co-handled by one other department (协办), so that a department's list has both kinds
+    co_departments = (f"CASE WHEN u_x >= 0.5 AND u_x < 0.58 AND NOT triage THEN jsonb_build_array("
+                      f"{_arr(deps)}[(dep + 1 + floor(u_dep2 * {len(deps) - 1})::int) % {len(deps)} + 1]) "
+                      f"ELSE '[]' END")
     running_due = (f"CASE WHEN supervised_now THEN sup_at - interval '1 hour' "
                    f"ELSE greatest(created + interval '1 day', TIMESTAMPTZ '{NOW}' + (-8 + 50 * u_due) * interval '1 day') END")
     return f"""
@@ -193,7 +199,7 @@ SELECT id, 'LH' || to_char(created AT TIME ZONE 'Asia/Shanghai', 'YYYY') || lpad
   CASE WHEN u_x > 0.9 THEN 'urgent' ELSE 'normal' END, '[]',
   status_now, tier_now,
   CASE WHEN obj_at < {c} AND reass_at >= {c} THEN NULL WHEN reass_at < {c} THEN lead ELSE lead_first END,
-  '[]', triage OR coalesce(obj_at < {c} AND reass_at >= {c}, false), 'normal', '[]', 'standard', theme,
+  {co_departments}, triage OR coalesce(obj_at < {c} AND reass_at >= {c}, false), 'normal', '[]', 'standard', theme,
   '{{}}',
   CASE WHEN status_now IN ('open', 'in_progress') THEN {running_due} END,
   CASE WHEN status_now IN ('open', 'in_progress') THEN {running_due} - interval '2 days' END,
@@ -280,8 +286,6 @@ WHERE schemaname = 'public' AND tablename IN ('cases', 'case_facts')
 
 def load(url: str, rt, cases: int, log=print) -> dict:
     """Fill the migrated, empty database at ``url`` (directory rows already loaded)."""
-    from service.cases.models import Case  # noqa: F401  (the tables exist: migrations ran)
-
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     out: dict = {"cases": cases}
     t_all = time.perf_counter()

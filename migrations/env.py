@@ -29,8 +29,11 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    from service.migrate import for_this_database
+
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      render_as_batch=connection.dialect.name == "sqlite",
+                      include_object=for_this_database(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 

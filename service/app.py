@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import logging
 from contextlib import asynccontextmanager
@@ -58,6 +59,13 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
                 ensure_bootstrap_admin(session, rt.settings.admin_token)
                 session.commit()
         task = notifier = None
+        if scheduler:  # the served process (not a test's app)
+            # What the process holds once started (modules, the directory, the compiled rules) is
+            # never garbage: kept out of the collector's full passes, which otherwise stop a
+            # request for ~0.1 s every so often (bench/listing.py: the p99 of a list fell from
+            # ~140 ms to its p50's neighbourhood)
+            gc.collect()
+            gc.freeze()
         if scheduler and not rt.settings.redis_url:
             # the embedded default: no Celery, so this process sweeps and delivers itself
             from .notifications.dispatch import InProcessNotifier

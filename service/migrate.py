@@ -15,6 +15,17 @@ from .directory.models import Department, District, MeetingSeries, Officer
 from .runtime import Runtime
 
 
+def for_this_database(dialect: str):
+    """Alembic's ``include_object`` for comparing the models with a database: an index the
+    models create only on another kind of database (``Index.ddl_if``) is not missing here."""
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        only = getattr(obj, "_ddl_if", None) if type_ == "index" else None
+        return only is None or only.dialect is None or only.dialect == dialect
+
+    return include
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))

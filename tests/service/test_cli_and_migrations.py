@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
@@ -58,9 +59,14 @@ def test_admin_token_from_the_environment(tmp_path):
         assert client.get("/v1/directory", headers={"Authorization": "Bearer s3cret-Tq8vW2mZr5Lx"}).status_code == 200
 
 
+# the co-handling indexes are expressions, made on PostgreSQL only; SQLite cannot reflect them
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrations_match_the_models(rt):
     with rt.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        from service.migrate import for_this_database
+
+        context = MigrationContext.configure(conn, opts={"include_object": for_this_database(conn.dialect.name)})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 
