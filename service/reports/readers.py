@@ -54,6 +54,16 @@ def bulletin_report(session: Session, rt: Runtime, p: Principal, month: str) -> 
     return report_for(session, rt, p, month, None, None, "department", "count")
 
 
+def overdue_by_tier(session: Session, rt: Runtime, p: Principal) -> list[tuple[str, int]]:
+    """Overdue now at each tier, in the reader's scope (the dashboard's chart: the report's own
+    count, without the rest of a report by tier)."""
+    from .measures import _overdue
+
+    district, _ = scope(rt, p, "tier")
+    counts = _overdue(session, "tier", rt.clock(), district)
+    return [(f"第{t.number}级 {t.name}", counts.get(str(t.number), (0, None))[0]) for t in rt.directory.tiers]
+
+
 def trend_for(session: Session, rt: Runtime, p: Principal, months: int = 12) -> list[tuple[str, dict]]:
     """The rates of the last ``months`` months (this one last, so far), in the reader's scope: a
     district's for its officer or secretary, the city's otherwise. (month, rates)."""

@@ -94,8 +94,7 @@ def roll_up(rt: Runtime, now: datetime, limit: int | None = None) -> list[date]:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
         top = session.scalar(select(func.max(CaseFact.id))) or 0
         mark = session.get(RollupWatermark, 1)
-        late = session.scalar(select(func.min(CaseFact.at)).where(CaseFact.id > (mark.fact_id if mark else 0),
-                                                                  CaseFact.id <= top))
+        late = earliest_between(session, mark.fact_id if mark else 0, top)
         if mark is not None and late is not None:  # unroll what a late fact fell into
             stale = [m for m in session.scalars(select(RolledMonth.month)) if _start(rt, month_after(m)) > late]
             if stale:
@@ -156,6 +155,18 @@ class Rolled:
     tail: datetime
 
 
+def earliest_between(session: Session, after_id: int, up_to_id: int | None = None) -> datetime | None:
+    """The earliest moment among the facts with ids in (after_id, up_to_id]: those facts read by
+    their ids first (a range of the primary key, usually empty), then their minimum. Asked as one
+    ``min(at) … WHERE id > …``, PostgreSQL may walk the whole index on ``at`` looking for the first
+    fact past the mark — 0.1 s at a million cases to find none, twelve times in a dashboard."""
+    ids = select(CaseFact.at).where(CaseFact.id > after_id)
+    if up_to_id is not None:
+        ids = ids.where(CaseFact.id <= up_to_id)
+    late = ids.cte("late").prefix_with("MATERIALIZED", dialect="postgresql")
+    return session.scalar(select(func.min(late.c.at)))
+
+
 def usable(session: Session, rt: Runtime, start: date, end: datetime) -> Rolled | None:
     """The rolled months that open a period starting on the local day ``start`` and ending at the
     instant ``end``, or None: only a period that starts on the first of a month, only months
@@ -167,7 +178,7 @@ def usable(session: Session, rt: Runtime, start: date, end: datetime) -> Rolled 
         return None
     rolled = set(session.scalars(select(RolledMonth.month).where(RolledMonth.month >= start)))
     # facts written since the last run: their earliest time bounds what the rollups may answer
-    late = session.scalar(select(func.min(CaseFact.at)).where(CaseFact.id > mark.fact_id))
+    late = earliest_between(session, mark.fact_id)
     earliest = session.scalar(select(func.min(CaseFact.at)))
     last = None
     m = start

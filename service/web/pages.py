@@ -209,7 +209,7 @@ def dashboard(request: Request, session: Session = Depends(db), rt: Runtime = De
     """绩效看板: this month's figures in the reader's scope (the reports' own rules of who reads
     what), the ranking, overdue by department and tier, twelve months of the resolution rate;
     every bar a link to the cases behind it."""
-    from ..reports.readers import report_for, trend_for
+    from ..reports.readers import overdue_by_tier, report_for, trend_for
     from . import charts
 
     me, ws = _me(request, session)
@@ -230,9 +230,8 @@ def dashboard(request: Request, session: Session = Depends(db), rt: Runtime = De
                                  for r in late], title="当前超期：按部门") if late else None
     tiers = None
     if p.role in ("admin", "leader", "officer", "secretary"):
-        by_tier = report_for(session, rt, p, month, None, None, "tier", "count")
-        tiers = charts.bars([(r.name, r.figures["overdue_now"], f"{r.figures['overdue_now'] or 0} 件", None)
-                             for r in by_tier.rows], title="当前超期：按层级")
+        tiers = charts.bars([(name, n, f"{n} 件", None) for name, n in overdue_by_tier(session, rt, p)],
+                            title="当前超期：按层级")
     trend = charts.columns([(label, rates["resolution_rate"]) for label, rates in trend_for(session, rt, p)],
                            title="近十二个月办结率")
     return _page(request, "dashboard.html", signed=(me, ws), report=report, period=month, ranking=ranking,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from service.app import create_app
 from service.auth import keys
 from service.auth.limits import LocalBuckets, Limiter, RedisBuckets, parse_rates
-from service.cases.service import encode_cursor
+from service import paging
 from service.problems import unavailable
 from service.runtime import Runtime
 from support import PROBLEM, refused
@@ -44,9 +44,9 @@ def test_ids_beyond_32_bits_are_refused_not_crashed(world):
              ("post", f"/v1/meetings/{BIG}/cancel", {"reason": "取消"}, "meeting_id"),
              ("get", f"/v1/enterprises/{BIG}", None, "enterprise_id"),
              ("post", f"/v1/notifications/{BIG}/redeliver", None, "notification_id"),
-             ("get", f"/v1/notifications?cursor={encode_cursor(BIG)}", None, "cursor"),
+             ("get", f"/v1/notifications?cursor={paging.encode_cursor('n', BIG)}", None, "cursor"),
              ("get", f"/v1/notifications?case_id={BIG}", None, "case_id"),
-             ("get", f"/v1/cases?cursor={encode_cursor(BIG)}", None, "cursor"),
+             ("get", f"/v1/cases?cursor={paging.encode_cursor('c', f'1764720000000000.{BIG}')}", None, "cursor"),
              ("post", "/v1/cases", {"title": "土地证", "description": "办不下来", "enterprise_id": BIG}, "enterprise_id"),
              ("post", "/v1/api-keys", {"role": "enterprise", "enterprise_id": BIG}, "enterprise_id")]
     for action in ("accept", "comment", "resolve", "escalate", "withdraw"):
