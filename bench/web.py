@@ -1,7 +1,7 @@
 """Web benchmark (issue #14): every role's main page at a million cases, against the JSON API over
 the same data, both driven by wrk.
 
-    python bench/web.py [--cases 1000000] [--database URL] [--keep] [--seconds 5] [--connections 2]
+    python bench/web.py [--cases 1000000] [--database URL] [--keep] [--seconds 5] [--connections 1]
 
 On a scratch database of the local PostgreSQL (bench/scratch.py) loaded by bench/bigload.py — or
 one loaded before, with ``--database`` — with the monthly rollups written as the beat writes them:

@@ -131,6 +131,7 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
         return {"status": "ready", "checks": checks}
 
     from .accounts.api import router as accounts_router
+    from .attachments.api import router as files_router
     from .audit.api import router as audit_router
     from .auth.api import router as keys_router
     from .cases.api import router as cases_router
@@ -142,7 +143,8 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
     from .routing.api import router as routing_router
 
     for router in (keys_router, directory_router, enterprises_router, cases_router, routing_router,
-                   notifications_router, meetings_router, reports_router, audit_router, accounts_router):
+                   notifications_router, meetings_router, reports_router, audit_router, accounts_router,
+                   files_router):
         app.include_router(router)
     from .web.pages import install as install_pages
 

@@ -172,8 +172,9 @@ class RequestGuard:
     Content-Length was sent), and NUL characters in the path, the query or the JSON body (422
     naming the field)."""
 
-    # the pages that take a file (the new case form, a case's files): their bodies may be larger
-    UPLOADS = re.compile(r"^/app/cases/(new|\d+/files)$")
+    # what takes a file (the new case form, a case's files, on the pages and the API): their bodies
+    # may be larger
+    UPLOADS = re.compile(r"^(/app/cases/(new|\d+/files)|/v1/cases/[^/]+/files)$")
 
     def __init__(self, app, max_bytes: int, limiter, max_upload_bytes: int | None = None):
         self.app, self.max_bytes, self.limiter = app, max_bytes, limiter  # limiter: () -> Limiter

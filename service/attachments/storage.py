@@ -44,3 +44,8 @@ class LocalDisk:
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+
+def for_runtime(rt) -> Storage:
+    """The store this deployment keeps files in (``CLOSEDLOOP_ATTACHMENTS_DIR`` on local disk)."""
+    return LocalDisk(rt.settings.attachments_dir)

@@ -383,9 +383,9 @@ async def act(case_id: int, action: str, request: Request, session: Session = De
 
 
 def _storage(rt: Runtime):
-    from ..attachments.storage import LocalDisk
+    from ..attachments.storage import for_runtime
 
-    return LocalDisk(rt.settings.attachments_dir)
+    return for_runtime(rt)
 
 
 async def _upload(request: Request) -> tuple[str, bytes] | None:

@@ -39,7 +39,7 @@ BEFORE = {"request-info": ["accept"], "resolve": ["accept"], "supplement": ["acc
 
 
 def test_the_document_covers_every_endpoint_and_action():
-    assert len(MATRIX) == 33 + len(ACTIONS)
+    assert len(MATRIX) == 36 + len(ACTIONS)
     for action in ACTIONS:
         assert f"POST /v1/cases/{{id}}/{action}" in MATRIX
 
@@ -96,10 +96,39 @@ def test_reading_cases(world):
     assert got_list == MATRIX["GET /v1/cases"]
 
 
+def test_case_files(world, tmp_path, monkeypatch):
+    """Adding a file is commenting with bytes; reading the files is reading the case."""
+    from dataclasses import replace
+
+    monkeypatch.setattr(world.rt, "settings", replace(world.rt.settings, attachments_dir=str(tmp_path)))
+    case = prepared_case(world)
+    first = world.client.post(f"/v1/cases/{case['id']}/files", headers=world.h("admin"),
+                              files={"file": ("材料.pdf", b"%PDF-1.4 admin", "application/pdf")}).json()
+    got: dict[str, dict[str, str]] = {"POST /v1/cases/{id}/files": {}, "GET /v1/cases/{id}/files": {},
+                                      "GET /v1/cases/{id}/files/{file}": {}}
+    for who in COLUMNS:
+        r = world.client.post(f"/v1/cases/{case['id']}/files", headers=world.h(who),
+                              files={"file": (f"{who}.pdf", b"%PDF-1.4 " + who.encode(), "application/pdf")})
+        got["POST /v1/cases/{id}/files"][who] = outcome(r.status_code)
+        listed = world.client.get(f"/v1/cases/{case['id']}/files", headers=world.h(who))
+        got["GET /v1/cases/{id}/files"][who] = outcome(listed.status_code)
+        one = world.client.get(first["url"], headers=world.h(who))
+        got["GET /v1/cases/{id}/files/{file}"][who] = outcome(one.status_code)
+        for r in (listed, one):
+            assert r.status_code < 500
+            if r.status_code >= 400:
+                assert r.headers["content-type"] == "application/problem+json" and "%PDF" not in r.text
+            else:
+                assert r.status_code == 200
+    for name, row in got.items():
+        assert row == MATRIX[name], name
+
+
 def test_enterprises_directory_routing_and_keys(world):
     e = world.enterprises["漯河测试食品有限公司"]
     got: dict[str, dict[str, str]] = {k: {} for k in MATRIX if not k.startswith("POST /v1/cases")
                                        and k not in ("GET /v1/cases", "GET /v1/cases/{id}")
+                                       and "/files" not in k
                                        and "/v1/meetings" not in k and "/v1/reports" not in k}
     codes = iter(valid_code(f"91411100MA{n:07d}") for n in range(len(COLUMNS)))
     dead = dead_notification(world)

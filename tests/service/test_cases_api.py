@@ -357,3 +357,53 @@ def test_a_case_routed_to_a_meeting_goes_on_its_next_sitting(world):
         assert s.scalar(select(func.count()).select_from(Sitting).where(Sitting.series_key == sitting["series"],
                                                                         Sitting.starts_at > world.rt.clock())) == 1
 
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_files_over_the_api(world, tmp_path, monkeypatch):
+    """A case's files for machines: uploaded by tracking number, listed, downloaded byte for byte,
+    on the timeline; a wrong file, a missing part, a JSON body and an oversized body refused."""
+    from dataclasses import replace
+
+    from support import refused
+
+    monkeypatch.setattr(world.rt, "settings", replace(world.rt.settings, attachments_dir=str(tmp_path),
+                                                      max_upload_bytes=200_000))
+    case, other = world.submit(), world.submit()
+    r = world.client.post(f"/v1/cases/{case['tracking_no']}/files", headers=world.h("ent"),
+                          files={"file": ("出让金缴款凭证.pdf", PDF, "application/octet-stream")})
+    assert r.status_code == 201, r.text
+    row = r.json()
+    assert (row["case_id"], row["name"], row["content_type"], row["size"]) == (
+        case["id"], "出让金缴款凭证.pdf", "application/pdf", len(PDF))
+    assert row["uploaded_by"].startswith("enterprise:") and row["url"] == f"/v1/cases/{case['id']}/files/{row['id']}"
+    listed = world.client.get(f"/v1/cases/{case['id']}/files", headers=world.h("land")).json()["items"]
+    assert [f["id"] for f in listed] == [row["id"]]
+    got = world.client.get(row["url"], headers=world.h("land"))
+    assert got.content == PDF and got.headers["content-type"] == "application/pdf"
+    assert "attachment;" in got.headers["content-disposition"] and got.headers["x-content-type-options"] == "nosniff"
+    assert any(e["type"] == "commented" and "添加材料：出让金缴款凭证.pdf" in str(e["data"])
+               for e in world.case(case["id"])["timeline"])
+    # a file of another case is not reachable through this one
+    assert world.client.get(f"/v1/cases/{other['id']}/files/{row['id']}", headers=world.h("admin")).status_code == 404
+    assert world.client.get(f"/v1/cases/{case['id']}/files/999", headers=world.h("admin")).status_code == 404
+
+    h = world.h("ent")
+    refused(world.client.post(f"/v1/cases/{case['id']}/files", headers=h,
+                              files={"file": ("合同.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")}), 422, "file")
+    refused(world.client.post(f"/v1/cases/{case['id']}/files", headers=h,
+                              files={"file": ("run.exe", b"MZ\x90\x00", "application/octet-stream")}), 422, "file")
+    refused(world.client.post(f"/v1/cases/{case['id']}/files", headers=h,
+                              files={"other": ("a.pdf", PDF, "application/pdf")}), 422, "file")
+    refused(world.client.post(f"/v1/cases/{case['id']}/files", headers=h, json={"name": "a.pdf"}), 422, "file")
+    # over the operator's limit: named; over what the door lets through at all: 413 unread
+    refused(world.client.post(f"/v1/cases/{case['id']}/files", headers=h,
+                              files={"file": ("big.pdf", b"%PDF-" + b"0" * 300_000, "application/pdf")}), 422, "file")
+    door = 10 * 2**20 + 70_000  # the app was made with the default 10 MB
+    huge = world.client.post(f"/v1/cases/{case['id']}/files", headers=h,
+                             files={"file": ("big.pdf", b"%PDF-" + b"0" * door, "application/pdf")})
+    assert huge.status_code == 413 and huge.headers["content-type"] == "application/problem+json"
+    assert len(world.client.get(f"/v1/cases/{case['id']}/files", headers=h).json()["items"]) == 1
+    assert count(world.rt, CaseEvent, case_id=case["id"], type="commented") == 1
