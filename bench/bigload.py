@@ -278,9 +278,27 @@ FROM generate_series(1, {ENTERPRISES}) i
 """
 
 
+# Each fact is also the event it was counted from (on the timeline, as the service writes it), and
+# each case entered its tiers in order: tier 1 at submission, the next one at each escalation
+EVENTS_SQL = """
+INSERT INTO case_events (case_id, type, at, actor, data)
+SELECT case_id, CASE kind WHEN 'extended' THEN 'extension_decided' ELSE kind END, at, 'system',
+  CASE kind WHEN 'escalated' THEN jsonb_build_object('from_tier', tier - 1, 'reason', 'deadline', 'by', 'deadline')
+            WHEN 'extended' THEN jsonb_build_object('approved', true)
+            WHEN 'closed' THEN jsonb_build_object('satisfied', satisfied, 'rating', rating)
+            WHEN 'objected' THEN jsonb_build_object('reason', '不属于本部门职责', 'lead_department', lead_department)
+            ELSE '{}'::jsonb END
+FROM case_facts ORDER BY id
+"""
+TIERS_SQL = """
+INSERT INTO case_tiers (case_id, tier, entered_at, reason)
+SELECT case_id, tier, min(at), CASE WHEN tier = 1 THEN 'submitted' ELSE 'deadline' END
+FROM case_facts WHERE kind IN ('submitted', 'escalated', 'reopened') GROUP BY case_id, tier
+"""
+
 _INDEXES = """
 SELECT indexname, indexdef FROM pg_indexes
-WHERE schemaname = 'public' AND tablename IN ('cases', 'case_facts')
+WHERE schemaname = 'public' AND tablename IN ('cases', 'case_facts', 'case_events', 'case_tiers')
   AND indexname NOT IN (SELECT conname FROM pg_constraint)
 """
 
@@ -309,6 +327,11 @@ def load(url: str, rt, cases: int, log=print) -> dict:
             conn.execute(text("COMMIT"))
             facts += n
             log(f"  cases {first:,}–{last:,}: {n:,} facts, {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        conn.execute(text(EVENTS_SQL))
+        conn.execute(text(TIERS_SQL))
+        out["events_s"] = time.perf_counter() - t
+        log(f"  events and tier records from the facts: {out['events_s']:.1f} s")
         conn.execute(text(f"SELECT setval(pg_get_serial_sequence('cases', 'id'), {cases})"))
         conn.execute(text(f"SELECT setval(pg_get_serial_sequence('enterprises', 'id'), {ENTERPRISES})"))
         out["insert_s"] = time.perf_counter() - t_all

@@ -15,6 +15,10 @@ from .machine import RUNNING
 LIST_FILTERS = ["status", "tier", "due_at", "needs_triage", "category", "theme", "district"]
 CO_POSITIONS = 3  # auth.principal.department_parts reads these indexes
 RUNNING_SQL = "status IN (" + ", ".join(f"'{s}'" for s in sorted(RUNNING)) + ")"
+# the sweep's partial indexes: written as the sweep's queries say it, so PostgreSQL matches them
+# with any value of the bound deadline (escalation.sweep)
+TO_ESCALATE = "due_at IS NOT NULL AND supervised IS false"
+TO_WARN = "warn_at IS NOT NULL AND warned_tier IS DISTINCT FROM tier"
 
 
 class Case(Base):
@@ -22,8 +26,13 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_due", "due_at"),
-        Index("ix_cases_warn", "warn_at"),
+        # The sweep's work, and nothing else (migration 0014): what may fall due — a supervised
+        # case past its deadline is reminded, never escalated, so it stays out of the range the
+        # escalation reads — and what may still be warned at its tier (warned ones leave)
+        Index("ix_cases_to_escalate", "due_at", "id", postgresql_where=text(TO_ESCALATE),
+              sqlite_where=text(TO_ESCALATE.replace("false", "0"))),
+        Index("ix_cases_to_warn", "warn_at", "id", postgresql_where=text(TO_WARN),
+              sqlite_where=text(TO_WARN.replace("IS DISTINCT FROM", "IS NOT"))),
         Index("ix_cases_status_tier", "status", "tier"),
         # Only a running case has a deadline (paused, resolved, closed and withdrawn ones keep what
         # was left in paused_remaining): "overdue" is then due_at < now alone, which PostgreSQL

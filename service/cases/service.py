@@ -341,6 +341,8 @@ def act(session: Session, rt: Runtime, p: Principal, case_id: int, action: str, 
     event_type, data = _APPLY[action](session, rt, case, body, now, p)
     if transition.target is not None:
         case.status = transition.target
+        if case.status in machine.FINAL:  # no more reminders: the sweep reads only what is due
+            case.supervision_next_at = None
     record_change(session, case, event_type, p.actor, now, data, _sitting_series(session, case))
     return case
 
@@ -553,6 +555,7 @@ def close_unconfirmed(session: Session, rt: Runtime, now: datetime, limit: int =
         .order_by(Case.confirm_due_at).limit(limit).with_for_update(skip_locked=True)))
     for case in rows:
         case.status, case.closed_at, case.confirm_due_at = machine.CLOSED, now, None
+        case.supervision_next_at = None
         case.version += 1
         case.updated_at = now
         record(session, case, "closed", "system", now, {"satisfied": None, "by_default": True})

@@ -1,0 +1,93 @@
+"""The sweep reads only what it will act on (issue #12), on PostgreSQL: on a few thousand cases
+of bench/bigload.py's mix — the supervised ones past their deadline among them — a quiet tick sends
+a handful of statements, and each claim is an index range of exactly the cases it may act on:
+the escalation never reads a supervised case past due, the warning never a case already warned
+at its tier, the reminder never a closed one. The figures at a million cases are
+bench/escalation.py's."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event, text
+
+from bench import bigload
+from service.escalation.sweep import sweep
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+CLAIMS = {"escalated": "ix_cases_to_escalate", "warned": "ix_cases_to_warn",
+          "reminded": "ix_cases_supervision_next_at", "closed": "ix_cases_confirm_due_at"}
+
+
+@pytest.fixture(scope="module")
+def settled(pg_url):
+    """Three thousand cases, swept at NOW until a tick finds nothing (the overdue ones climb a
+    tier per tick): from then on NOW is a quiet moment."""
+    from conftest import _runtime, _wipe
+    from service.migrate import load_directory_rows
+
+    rt = _runtime(pg_url)
+    _wipe(rt)
+    with rt.session() as s:
+        load_directory_rows(s, rt.directory)
+        s.commit()
+    bigload.load(pg_url, rt, 3000, log=lambda _: None)
+    rt.clock.set(NOW)
+    for _ in range(10):
+        if not any(sweep(rt, NOW).counts().values()):
+            break
+    else:
+        pytest.fail("the sweep did not settle in ten ticks")
+    with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE cases"))
+    yield rt
+    _wipe(rt)
+
+
+def _claims(rt) -> dict[str, tuple[str, dict]]:
+    """The claiming statements of one quiet tick (SELECT … FOR UPDATE), by what they claim for."""
+    sent = []
+    grab = lambda conn, cursor, statement, parameters, *_: sent.append((statement, parameters))  # noqa: E731
+    event.listen(rt.engine, "before_cursor_execute", grab)
+    try:
+        assert not any(sweep(rt, NOW).counts().values())
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", grab)
+    claims = [(s, p) for s, p in sent if "FOR UPDATE" in s and "FROM cases" in s]
+    assert len(claims) == 4, [s for s, _ in claims]
+    return dict(zip(CLAIMS, claims, strict=True)), len(sent)
+
+
+def test_a_quiet_tick_sends_a_handful_of_statements(settled):
+    with settled.engine.connect() as conn:
+        supervised = conn.execute(text("SELECT count(*) FROM cases WHERE supervised AND due_at < :now"),
+                                  {"now": NOW}).scalar()
+    assert supervised > 20  # the mix has them, past due: they must not be read below
+    _, statements = _claims(settled)
+    assert statements <= 10, statements
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_each_claim_reads_only_the_cases_it_may_act_on(settled, claim):
+    statement, parameters = _claims(settled)[0][claim]
+    with settled.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        conn.execute(text("SET enable_bitmapscan = off"))
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar()
+        conn.rollback()
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    scans = []
+
+    def walk(node):
+        if node.get("Relation Name") == "cases":
+            scans.append(node)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    assert [s["Index Name"] for s in scans] == [CLAIMS[claim]], (statement, json.dumps(plan, indent=1))
+    # quiet: nothing found, and nothing read and thrown away on the way
+    assert scans[0]["Actual Rows"] == 0 and scans[0].get("Rows Removed by Filter", 0) == 0, scans[0]
