@@ -34,6 +34,7 @@ import cProfile
 import os
 import platform
 import pstats
+import re
 import signal
 import statistics
 import subprocess
@@ -68,8 +69,7 @@ OLD_INDEXES = ["CREATE INDEX ix_cases_due ON cases (due_at)", "CREATE INDEX ix_c
 NEW_INDEXES = ["ix_cases_to_escalate", "ix_cases_to_warn"]
 # the claims of a tick, as the sweep sends them (escalation.sweep, cases.service.close_unconfirmed)
 CLAIMS = {
-    "escalate": "SELECT id FROM cases WHERE status IN ('open', 'in_progress') AND due_at <= :now "
-                "AND supervised IS false AND (escalated_at IS NULL OR escalated_at < :now) "
+    "escalate": "SELECT id FROM cases WHERE due_at <= :now AND supervised IS false AND (escalated_at IS NULL OR escalated_at < :now) "
                 "ORDER BY due_at, id LIMIT 500 FOR UPDATE SKIP LOCKED",
     "warn": "SELECT id FROM cases WHERE status IN ('open', 'in_progress') AND warn_at <= :now AND due_at > :now "
             "AND warned_tier IS DISTINCT FROM tier ORDER BY warn_at, id LIMIT 500 FOR UPDATE SKIP LOCKED",
@@ -107,7 +107,8 @@ def idle(rt, now: datetime) -> dict:
             plan = [r[0] for r in conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) {sql}"), {"now": now})]
             read = sum(int(line.split("Rows Removed by Filter: ")[1]) for line in plan
                        if "Rows Removed by Filter: " in line)
-            index = next((line.split(" using ")[1].split(" on ")[0] for line in plan if " using " in line), "—")
+            index = next((m.group(1) for line in plan if (m := re.search(r"(?:using|Index Scan on) (\w+)", line))),
+                         "—")
             ms = float(next(line for line in plan if line.startswith("Execution Time")).split(": ")[1].split()[0])
             out["claims"][name] = {"index": index, "filtered": read, "ms": ms}
         conn.rollback()

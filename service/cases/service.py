@@ -341,8 +341,8 @@ def act(session: Session, rt: Runtime, p: Principal, case_id: int, action: str, 
     event_type, data = _APPLY[action](session, rt, case, body, now, p)
     if transition.target is not None:
         case.status = transition.target
-        if case.status in machine.FINAL:  # no more reminders: the sweep reads only what is due
-            case.supervision_next_at = None
+    if case.status in machine.FINAL:  # no more reminders: the sweep's range holds only what may be due
+        case.supervision_next_at = None
     record_change(session, case, event_type, p.actor, now, data, _sitting_series(session, case))
     return case
 
@@ -459,7 +459,11 @@ def climb(session, rt, case, now, reason) -> dict:
     """One tier up; at the top, supervised (督办) with a fresh deadline."""
     if case.tier >= TOP_TIER:
         case.supervised = True
-        return {"from_tier": case.tier, **restart_tier(session, rt, case, now, reason), "supervised": True}
+        placed = restart_tier(session, rt, case, now, reason)
+        # supervised from now on, so the sweep never escalates it: its reminders start as a
+        # supervised case's do, one interval after its (fresh) deadline
+        case.supervision_next_at, _ = rt.calendar.after(case.due_at, rt.settings.supervision_interval)
+        return {"from_tier": case.tier, **placed, "supervised": True}
     return {"from_tier": case.tier, **enter_tier(session, rt, case, case.tier + 1, now, reason)}
 
 

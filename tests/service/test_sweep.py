@@ -182,3 +182,28 @@ def test_a_case_already_at_the_next_tier_does_not_block_the_batch(world):
     assert sorted(r["tracking_no"] for r in report.escalated) == sorted([a["tracking_no"], c["tracking_no"]])
     assert world.case(b["id"])["tier"] == 1 and world.case(a["id"])["tier"] == 2
     assert sweep(world.rt, at(2026, 12, 2, 9)).counts()["escalated"] == 0  # not retried in the same tick
+
+
+def test_a_case_reopened_at_the_top_is_reminded_and_a_closed_one_never(world):
+    """Reopened at tier 5 (not satisfied), a case is supervised at once with a fresh deadline: the
+    sweep never escalates it, so its reminders must run; once closed it keeps no reminder date
+    (the sweep's reminder range holds only cases still supervised)."""
+    from service.cases.models import Case
+
+    c = world.submit()
+    for n in range(4):
+        world.act(c["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
+    world.act(c["id"], "accept", "land")
+    world.act(c["id"], "resolve", "land", {"resolution": "已办结"})
+    world.act(c["id"], "confirm", "ent", {"satisfied": False, "rating": 1})
+    case = world.case(c["id"])
+    assert (case["tier"], case["supervised"], case["status"]) == (5, True, "open")
+    due = datetime.fromisoformat(case["due_at"])
+    assert sweep(world.rt, due + timedelta(seconds=5)).counts()["escalated"] == 0
+    assert sweep(world.rt, due + timedelta(days=10)).reminded == [c["tracking_no"]]
+    world.act(c["id"], "accept", "land")
+    world.act(c["id"], "resolve", "land", {"resolution": "重新办理完毕"})
+    world.act(c["id"], "confirm", "ent", {"satisfied": True, "rating": 5})
+    with world.rt.session() as s:
+        assert s.get(Case, c["id"]).supervision_next_at is None
+    assert sweep(world.rt, due + timedelta(days=60)).reminded == []
