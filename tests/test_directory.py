@@ -38,3 +38,19 @@ def test_unknown_field_in_directory(tmp_path):
     with pytest.raises(SourceErrors) as exc:
         load_directory(path)
     assert any("unknown field 'mayor'" in e.reason and e.line == 1 for e in exc.value.errors)
+
+
+def test_sheet_prefixes_are_an_offices_chinese_code(tmp_path):
+    d = load_directory()
+    assert d.sheet_prefix("county-etdz") == "经开企督" and d.sheet_prefix("joint") == "漯督"
+    text = DEFAULT_DIRECTORY.read_text(encoding="utf-8").replace("sheet_prefix: 临企督", "sheet_prefix: LH")
+    path = tmp_path / "dir.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceErrors) as exc:
+        load_directory(path)
+    (error,) = [e for e in exc.value.errors if "sheet_prefix" in str(e)]
+    assert error.line == text.splitlines().index(next(ln for ln in text.splitlines() if "sheet_prefix: LH" in ln)) + 1
+    # silent: the district's first character and 企督
+    silent = DEFAULT_DIRECTORY.read_text(encoding="utf-8").replace("sheet_prefix: 临企督, ", "")
+    path.write_text(silent, encoding="utf-8")
+    assert load_directory(path).sheet_prefix("county-linying") == "临企督"

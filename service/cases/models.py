@@ -154,7 +154,8 @@ class CaseTier(Base):
 
 
 class TrackingCounter(Base):
-    """Per prefix and year, the last tracking number given. Incremented inside the case's own
+    """Per prefix and year, the last number given: tracking numbers (LH) and the offices'
+    supervision sheet numbers (漯企督). Incremented inside the case's own
     transaction, so a rolled-back submission gives its number back: no gaps."""
 
     __tablename__ = "tracking_counters"

@@ -63,9 +63,15 @@ def _sitting_series(session: Session, case: Case) -> str | None:
 
 # ---------------------------------------------------------------------------- submit
 def next_tracking_no(session: Session, prefix: str, year: int) -> str:
-    """LH-2026-000123: per prefix and year, gapless. The counter row is locked by the UPDATE until
-    the submitting transaction ends, so concurrent submissions queue for their numbers and a
-    rolled-back one gives its number back. Call it last: the lock is held until commit."""
+    """LH-2026-000123: per prefix and year, gapless (``next_in_sequence``)."""
+    return f"{prefix}-{year}-{next_in_sequence(session, prefix, year):06d}"
+
+
+def next_in_sequence(session: Session, prefix: str, year: int) -> int:
+    """The next number of a gapless yearly sequence — a case's tracking number (prefix ``LH``), a
+    supervision sheet's (an office's code, 漯企督). The counter row is locked by the UPDATE until
+    the transaction ends, so concurrent callers queue for their numbers and a rolled-back one gives
+    its number back. Call it last: the lock is held until commit."""
     stmt = (update(TrackingCounter).where(TrackingCounter.prefix == prefix, TrackingCounter.year == year)
             .values(value=TrackingCounter.value + 1).returning(TrackingCounter.value))
     value = session.execute(stmt).scalar()
@@ -74,9 +80,9 @@ def next_tracking_no(session: Session, prefix: str, year: int) -> str:
             with session.begin_nested():
                 session.execute(insert(TrackingCounter).values(prefix=prefix, year=year, value=1))
             value = 1
-        except IntegrityError:  # another submission created the year's counter first
+        except IntegrityError:  # another transaction created the year's counter first
             value = session.execute(stmt).scalar_one()
-    return f"{prefix}-{year}-{value:06d}"
+    return value
 
 
 def _request_hash(body: CaseSubmission, enterprise_id: int) -> str:

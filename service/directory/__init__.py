@@ -112,6 +112,10 @@ class MeetingSeries(_Entry):
     secretary: str | None = None
     # the number of the first sitting this system creates: a city's series are already counting
     first_number: int = Field(1, ge=1)
+    # 发文代字: the issuing office's code on the series' supervision sheets (漯企督〔2026〕17号);
+    # series with one office share one sequence. Silent: the district's (tier 2) or the city's
+    # first character and 企督
+    sheet_prefix: str | None = Field(None, pattern=r"^[\u4e00-\u9fff]{1,6}$")
     channels: tuple[Channel, ...] = Field((), description="how the series' secretary is reached")
 
 
@@ -138,6 +142,15 @@ class Directory(_Entry):
     # enterprise service platform (企业服务平台), which relays each message to the enterprise named
     # in it.
     enterprise_channels: tuple[Channel, ...] = ()
+
+    def sheet_prefix(self, series_key: str) -> str:
+        """The issuing office's code on a series' supervision sheets (发文代字): the directory's, or
+        the district's first character (a county meeting) or the city's, and 企督."""
+        series = next(s for s in self.meeting_series if s.key == series_key)
+        if series.sheet_prefix:
+            return series.sheet_prefix
+        district = next((d for d in self.districts if d.key == series.district), None)
+        return (district.name if district else self.city.name)[0] + "企督"
 
     def channels_for(self, kind: str, key: str) -> list[str]:
         """The channel references (``department:land-resources/webhook``) of a recipient."""

@@ -22,7 +22,7 @@ from routing_rules.language import Duration
 
 from ..cases import machine
 from ..cases.models import Case
-from ..cases.service import climb, mark_resolved, record_change
+from ..cases.service import climb, mark_resolved, next_in_sequence, record_change
 from ..directory.models import Sitting
 from ..errors import Conflict, Invalid
 from ..fields import BodyId
@@ -109,7 +109,8 @@ def apply(session: Session, rt: Runtime, sitting_id: int, body: MinutesIn, actor
         if t.target is not None:
             case.status = t.target
         outcome[str(case.id)] = {"tracking_no": case.tracking_no, "decision": d.decision, "status": case.status,
-                                 "tier": case.tier, **({"seq": seq} if d.decision == "assigned" else {}),
+                                 "tier": case.tier,
+                                 **({"seq": seq, "sheet": data["sheet"]} if d.decision == "assigned" else {}),
                                  **({"sitting": data["sitting"]} if "sitting" in data else {})}
     sitting.status = HELD
     minutes = Minutes(sitting_id=sitting.id, request_hash=digest, body=body.model_dump(mode="json"),
@@ -165,14 +166,20 @@ def _assigned(session, rt, sitting, case, d, now, actor, minutes_of, seq) -> dic
         case.paused_remaining = case.paused_remaining_warn = None
     case.lead_department, case.co_departments, case.needs_triage = d.lead_department, list(d.co_departments), False
     case.due_at, case.due_provisional, case.warn_at = due, provisional, None
-    session.add(Assignment(sitting_id=sitting.id, case_id=case.id, seq=seq, matter=case.title,
-                           requirement=d.requirement or d.note or "按期办结并报告办理结果",
-                           lead_department=d.lead_department, co_departments=list(d.co_departments),
-                           leader=d.leader, handler=d.handler, due_at=due, created_at=now))
+    # the sheet's number is the issuing office's next of the year, taken in this transaction: the
+    # office's counter row stays locked until the minutes commit, so sheets are numbered without
+    # gaps even when two of the office's meetings record minutes at once
+    prefix, year = rt.directory.sheet_prefix(sitting.series_key), now.astimezone(rt.calendar.tz).year
+    sheet = Assignment(sitting_id=sitting.id, case_id=case.id, seq=seq, matter=case.title,
+                       requirement=d.requirement or d.note or "按期办结并报告办理结果",
+                       lead_department=d.lead_department, co_departments=list(d.co_departments),
+                       leader=d.leader, handler=d.handler, due_at=due, created_at=now,
+                       sheet_prefix=prefix, sheet_year=year, sheet_no=next_in_sequence(session, prefix, year))
+    session.add(sheet)
     return _record(session, case, "assigned", actor, now, sitting, {
         "lead_department": d.lead_department, "co_departments": list(d.co_departments), "due_at": due.isoformat(),
         "requirement": d.requirement or d.note, "leader": d.leader, "handler": d.handler, "seq": seq,
-        "minutes_of": minutes_of})
+        "sheet": sheet.sheet_number(sitting.number, year), "minutes_of": minutes_of})
 
 
 def _carried_over(session, rt, sitting, case, d, now, actor, minutes_of, seq) -> dict:

@@ -114,7 +114,7 @@ def view(session: Session, rt: Runtime, sitting: Sitting) -> MinutesView:
         else:
             status = "办理中"
         sheets.append(Sheet(
-            number=f"〔{year}〕第{sitting.number}次会议第{a.seq}号", seq=a.seq, case_id=case.id,
+            number=a.sheet_number(sitting.number, year), seq=a.seq, case_id=case.id,
             tracking_no=case.tracking_no, enterprise=ents[case.enterprise_id], matter=a.matter,
             requirement=a.requirement, lead=departments.get(a.lead_department, a.lead_department),
             co=[departments.get(c, c) for c in a.co_departments], leader=a.leader, handler=a.handler,
@@ -138,7 +138,8 @@ def _decision_text(out: dict, given: dict, note: str, departments: dict, tiers: 
     if kind == "assigned":
         lead = departments.get(given.get("lead_department"), given.get("lead_department"))
         co = "、".join(departments.get(c, c) for c in given.get("co_departments") or [])
-        return (f"交{lead}牵头" + (f"，{co}配合" if co else "") + f"，于{deadline or given.get('due')}前办结（督办单第{out.get('seq')}号）。"
+        return (f"交{lead}牵头" + (f"，{co}配合" if co else "") + f"，于{deadline or given.get('due')}前办结（督办单"
+                + (out["sheet"] if out.get("sheet") else f"第{out.get('seq')}号") + "）。"
                 + (given.get("requirement") or tail))
     if kind == "carried_over":
         nxt = out.get("sitting") or {}

@@ -42,11 +42,18 @@ class Assignment(Base):
     open, or closed (销号) — is the case's: it is closed when the case closes."""
 
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("sitting_id", "case_id", name="uq_assignment"),)
+    __table_args__ = (UniqueConstraint("sitting_id", "case_id", name="uq_assignment"),
+                      UniqueConstraint("sheet_prefix", "sheet_year", "sheet_no", name="uq_assignment_sheet"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)  # 第N项 of the sitting's minutes
+    # the supervision sheet's document number, 漯企督〔2026〕17号: the issuing office's code, the
+    # year of issue, its place in that office's gapless yearly sequence (None: issued before
+    # migration 0015, numbered as then)
+    sheet_prefix: Mapped[str | None] = mapped_column(String(8))
+    sheet_year: Mapped[int | None] = mapped_column(Integer)
+    sheet_no: Mapped[int | None] = mapped_column(Integer)
     matter: Mapped[str] = mapped_column(Text)
     requirement: Mapped[str] = mapped_column(Text)
     lead_department: Mapped[str] = mapped_column(String(40))
@@ -55,3 +62,10 @@ class Assignment(Base):
     handler: Mapped[str | None] = mapped_column(String(60))  # 经办人
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def sheet_number(self, sitting_number: int, sitting_year: int) -> str:
+        """督办单编号: 漯企督〔2026〕17号 — or, for a sheet issued before migration 0015, the number
+        it was issued with (〔2026〕第3次会议第1号): a number once given is never changed."""
+        if self.sheet_no is None:
+            return f"〔{sitting_year}〕第{sitting_number}次会议第{self.seq}号"
+        return f"{self.sheet_prefix}〔{self.sheet_year}〕{self.sheet_no}号"

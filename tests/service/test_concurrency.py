@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from service.app import create_app
 from service.auth import keys
 from service.cases.models import Case, CaseEvent
-from service.cases.service import next_tracking_no
+from service.cases.service import next_in_sequence, next_tracking_no
 from service.enterprises.models import Enterprise
 
 
@@ -122,6 +122,28 @@ def test_a_rolled_back_submission_gives_its_number_back(pg_rt):
     with pg_rt.session() as s:
         assert next_tracking_no(s, "LH", 2026) == "LH-2026-000002"
         s.commit()
+
+
+def test_an_offices_sheet_numbers_are_gapless_when_its_meetings_record_at_once(pg_rt):
+    """Twelve transactions of one office (the city's weekly meetings share 漯企督) take numbers
+    at once; every third rolls back and gives its number back: the committed numbers are 1…8."""
+    barrier = threading.Barrier(12)
+
+    def take(i):
+        with pg_rt.session() as s:
+            barrier.wait()
+            n = next_in_sequence(s, pg_rt.directory.sheet_prefix("city-investment" if i % 2 else "city-key-projects"),
+                                 2026)
+            time.sleep(0.01)  # hold the office's counter while others queue for it
+            if i % 3 == 0:
+                s.rollback()
+                return None
+            s.commit()
+            return n
+
+    with ThreadPoolExecutor(12) as pool:
+        got = [n for n in pool.map(take, range(12)) if n is not None]
+    assert sorted(got) == list(range(1, 9))
 
 
 def test_chinese_text_is_stored_as_sent_in_postgresql(server):

@@ -174,6 +174,9 @@ def test_minutes_flow_back_into_the_cases_once(world, seeded):
     assert (sheet["lead"], sheet["co"], sheet["leader"], sheet["handler"]) == (
         "市自然资源和规划局", ["市财政局"], "副区长 刘强", "张伟")
     assert sheet["deadline"] == "2026年12月15日" and sheet["status"] == "办理中" and not sheet["closed"]
+    # numbered as the Yuanhui office numbers its documents, the same number in the minutes
+    assert sheet["number"] == outcome[str(seeded.land["id"])]["sheet"] == assigned["data"]["sheet"] == "源企督〔2026〕1号"
+    assert "（督办单源企督〔2026〕1号）" in md
 
     # 销号: the item closes when its case closes
     world.act(seeded.land["id"], "accept", "land")
@@ -396,3 +399,45 @@ def test_each_tick_keeps_a_sitting_ahead_for_every_series(world):
     assert [s["status"] for s in mine] == ["published", "scheduled"]
     assert mine[1]["number"] == mine[0]["number"] + 1
     assert datetime.fromisoformat(mine[1]["agenda_closes_at"]) > world.rt.clock()
+
+
+def test_supervision_sheets_are_numbered_by_their_office_without_gaps(world, seeded):
+    """督办单编号: the issuing office's code, the year, the office's next number — so the first
+    sittings of different series never issue the same number, and one office's series (the
+    city's weekly meetings) share one sequence."""
+    d = world.rt.directory
+    assert d.sheet_prefix("county-yuanhui") == "源企督" and d.sheet_prefix("county-linying") == "临企督"
+    assert {d.sheet_prefix(s.key) for s in d.meeting_series if s.tier == 4} == {"漯企督"}
+    world.clock.set(at(2026, 12, 1, 11))
+    s1 = seeded.s1
+    decide = lambda case, due: {"case_id": case["id"], "decision": "assigned",  # noqa: E731
+                                "lead_department": "natural-resources", "due": due}
+    r = world.client.post(f"/v1/meetings/{s1['id']}/minutes", headers=world.h("secretary"), json={
+        "decisions": [decide(seeded.land, "10 working_days"), decide(seeded.loan, "5 working_days"),
+                      {"case_id": seeded.power["id"], "decision": "carried_over"}]})
+    assert r.status_code == 201, r.text
+    assert sorted(o.get("sheet", "") for o in r.json()["outcome"].values()) == [
+        "", "源企督〔2026〕1号", "源企督〔2026〕2号"]
+    # the next sitting of the series goes on from the office's last number
+    power = world.case(seeded.power["id"])
+    (s2,) = [s for s in sittings(world, series=SERIES) if s["id"] == power["sitting_id"]]
+    world.clock.set(datetime.fromisoformat(s2["starts_at"]) + timedelta(hours=2))
+    r = world.client.post(f"/v1/meetings/{s2['id']}/minutes", headers=world.h("secretary"), json={
+        "decisions": [decide(seeded.power, "5 working_days")]})
+    assert r.status_code == 201, r.text
+    assert r.json()["outcome"][str(seeded.power["id"])]["sheet"] == "源企督〔2026〕3号"
+    numbers = [sh["number"] for sid in (s1["id"], s2["id"]) for sh in world.client.get(
+        f"/v1/meetings/{sid}/supervision", headers=world.h("admin")).json()["sheets"]]
+    assert numbers == ["源企督〔2026〕1号", "源企督〔2026〕2号", "源企督〔2026〕3号"]
+    # the database refuses a number given twice, whatever writes it
+    from sqlalchemy.exc import IntegrityError
+
+    from service.meetings.models import Assignment
+
+    with world.rt.session() as s:
+        first = s.scalars(select(Assignment).order_by(Assignment.id)).first()
+        s.add(Assignment(sitting_id=s2["id"], case_id=seeded.land["id"], seq=9, matter="重复", requirement="-",
+                         lead_department="fiscal", co_departments=[], due_at=first.due_at, created_at=first.created_at,
+                         sheet_prefix=first.sheet_prefix, sheet_year=first.sheet_year, sheet_no=first.sheet_no))
+        with pytest.raises(IntegrityError):
+            s.flush()
