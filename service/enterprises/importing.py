@@ -16,7 +16,6 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl import load_workbook
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -88,6 +87,8 @@ def _workbook(data: bytes):
     if unpacked > MAX_UNPACKED:
         raise TooLarge(f"file: unpacks to {unpacked:,} bytes, more than {MAX_UNPACKED:,}; a sheet of "
                        f"{MAX_ROWS:,} enterprises is far smaller — keep one sheet of names and codes, nothing else")
+    from openpyxl import load_workbook  # only in the process that reads a sheet (~18 MB)
+
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl fails in many ways on what is not a workbook

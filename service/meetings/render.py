@@ -13,13 +13,6 @@ import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from docx import Document
-from docx.enum.section import WD_ORIENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
-
 from ..textsafe import markdown_text as md
 from .agenda import Agenda, Item
 from .minutes_view import MinutesView, Sheet
@@ -130,6 +123,10 @@ def agenda_html(a: Agenda, tz: ZoneInfo) -> str:
 # ---------------------------------------------------------------------------- DOCX helpers
 def _set_font(target, name: str, size: float | None = None, bold: bool | None = None) -> None:
     """Latin and East Asian font of a style or a run (python-docx sets only the Latin one)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
     target.font.name = name
     if size is not None:
         target.font.size = Pt(size)
@@ -144,6 +141,9 @@ def _set_font(target, name: str, size: float | None = None, bold: bool | None = 
 
 
 def _field(paragraph, instruction: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
     run = paragraph.add_run()
     for kind, text in (("begin", None), (None, instruction), ("separate", None), (None, "1"), ("end", None)):
         if kind:
@@ -159,7 +159,14 @@ def _field(paragraph, instruction: str) -> None:
         run._r.append(el)
 
 
-def _document(landscape: bool = False) -> Document:
+def _document(landscape: bool = False):
+    # python-docx (and lxml) only in the process that writes a document: ~15 MB a list or a
+    # case page never needs (issue #12, memory)
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm
+
     doc = Document()
     section = doc.sections[0]
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)
@@ -187,6 +194,8 @@ def _document(landscape: bool = False) -> Document:
 
 
 def _title(doc, text: str) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
     p = doc.add_paragraph(text, style="Title")
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
@@ -194,6 +203,10 @@ def _title(doc, text: str) -> None:
 def _table(doc, header: list[str], rows: list[list[str]], widths: list[float] | None = None):
     """A bordered table; rows are written through the XML cells directly (python-docx's
     cell accessors walk the whole row each time, too slow for a 500-item agenda)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Cm
+
     table = doc.add_table(rows=1 + len(rows), cols=len(header))
     table.style = "Table Grid"
     for r, values in enumerate([header] + rows):

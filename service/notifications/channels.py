@@ -24,12 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..config import NotifySettings
 from ..directory import SECRET_VAR_RULE, Channel, secret_var_allowed
 from .templates import Message
+
+if TYPE_CHECKING:
+    import httpx
 
 # httpx logs every request line with its full URL at INFO; a robot's URL carries its key.
 for _name in ("httpx", "httpcore"):
@@ -115,6 +117,8 @@ class Sender:
         self.settings = settings
         # channels are sent in parallel, each channel's messages in order (delivery.send)
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="closedloop-send")
+        import httpx  # only where messages are sent (a worker, the embedded process): ~18 MB
+
         self.client = httpx.Client(timeout=httpx.Timeout(settings.timeout),
                                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
                                    headers={"User-Agent": "closedloop-notify/1"})
@@ -146,6 +150,8 @@ class Sender:
 
     # ------------------------------------------------------------------ HTTP
     def _post(self, url: str, payload: bytes, headers: dict) -> httpx.Response | Outcome:
+        import httpx
+
         try:
             return self.client.post(url, content=payload, headers=headers)
         except httpx.TimeoutException as exc:
