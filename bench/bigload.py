@@ -33,8 +33,12 @@ at the end is the migrations' own.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager, nullcontext
+from typing import Iterator
 
 from sqlalchemy import create_engine, text
+
+from bench.scratch import scratch_database
 
 T0 = "2016-12-01 00:00:00+08"    # first submission
 CUTOFF = "2026-12-01 00:00:00+08"  # nothing happens from here on (the data ends 2026-11-30)
@@ -358,3 +362,28 @@ def load(url: str, rt, cases: int, log=print) -> dict:
             "SELECT status, count(*) FROM cases GROUP BY status ORDER BY 2 DESC")).all())
     engine.dispose()
     return out
+
+
+@contextmanager
+def database(cases: int, url: str | None = None, keep: bool = False, clock=None, **settings) -> Iterator[tuple]:
+    """What every scale benchmark starts from: a runtime on ``url`` as it stands (brought to the
+    newest migration), or on a scratch database (bench/scratch.py, dropped afterwards unless
+    ``keep``) migrated, given the directory and loaded with ``cases`` of this mix. Yields
+    (runtime, the load's figures — None for a database loaded before)."""
+    from service.config import Settings
+    from service.migrate import load_directory_rows, upgrade
+    from service.runtime import Runtime
+
+    with (nullcontext(url) if url else scratch_database(keep=keep)) as db:
+        rt = Runtime.build(Settings(database_url=db, **settings), **({"clock": clock} if clock else {}))
+        upgrade(rt)
+        stats = None
+        if not url:
+            with rt.session() as s:
+                load_directory_rows(s, rt.directory)
+                s.commit()
+            t = time.perf_counter()
+            stats = load(db, rt, cases, log=lambda m: print(m, flush=True))
+            print(f"loaded {cases:,} cases in {time.perf_counter() - t:.0f} s (inserts {stats['insert_s']:.0f} s, "
+                  f"indexes {stats['index_s']:.0f} s, VACUUM ANALYZE {stats['vacuum_s']:.0f} s)", flush=True)
+        yield rt, stats

@@ -20,7 +20,6 @@ import argparse
 import statistics
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from bench import bigload  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
 
 BARE = ["SELECT * FROM cases WHERE id = :id", "SELECT * FROM case_events WHERE case_id = :id ORDER BY id",
         "SELECT * FROM outbox WHERE case_id = :id ORDER BY id"]
@@ -52,20 +50,7 @@ def main() -> None:
     from service.auth.principal import Principal
     from service.cases.api import get_case
     from service.cases.schemas import CaseDetail
-    from service.config import Settings
-    from service.migrate import load_directory_rows, upgrade
-    from service.runtime import Runtime
-
-    with (nullcontext(args.database) if args.database else scratch_database(keep=args.keep)) as url:
-        rt = Runtime.build(Settings(database_url=url))
-        upgrade(rt)
-        if not args.database:
-            with rt.session() as s:
-                load_directory_rows(s, rt.directory)
-                s.commit()
-            t = time.perf_counter()
-            bigload.load(url, rt, args.cases, log=lambda m: print(m, flush=True))
-            print(f"loaded {args.cases:,} cases in {time.perf_counter() - t:.0f} s", flush=True)
+    with bigload.database(args.cases, args.database, args.keep) as (rt, _):
         with rt.engine.connect() as conn:
             ids = [r[0] for r in conn.execute(text(
                 "SELECT id, lead_department FROM cases WHERE lead_department = 'natural-resources' "

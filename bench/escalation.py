@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -51,7 +50,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bigload  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
 
 CLOSEDLOOP = Path(sys.executable).with_name("closedloop")
 
@@ -67,18 +65,27 @@ SETTLE = [
 ]
 OLD_INDEXES = ["CREATE INDEX ix_cases_due ON cases (due_at)", "CREATE INDEX ix_cases_warn ON cases (warn_at)"]
 NEW_INDEXES = ["ix_cases_to_escalate", "ix_cases_to_warn"]
-# the claims of a tick, as the sweep sends them (escalation.sweep, cases.service.close_unconfirmed)
-CLAIMS = {
-    "escalate": "SELECT id FROM cases WHERE due_at <= :now AND supervised IS false AND (escalated_at IS NULL OR escalated_at < :now) "
-                "ORDER BY due_at, id LIMIT 500 FOR UPDATE SKIP LOCKED",
-    "warn": "SELECT id FROM cases WHERE status IN ('open', 'in_progress') AND warn_at <= :now AND due_at > :now "
-            "AND warned_tier IS DISTINCT FROM tier ORDER BY warn_at, id LIMIT 500 FOR UPDATE SKIP LOCKED",
-    "remind": "SELECT id FROM cases WHERE supervised IS true "
-              "AND status IN ('open', 'in_progress', 'waiting', 'resolved') AND supervision_next_at <= :now "
-              "ORDER BY supervision_next_at, id LIMIT 500 FOR UPDATE SKIP LOCKED",
-    "close": "SELECT id FROM cases WHERE status = 'resolved' AND confirm_due_at <= :now "
-             "ORDER BY confirm_due_at LIMIT 500 FOR UPDATE SKIP LOCKED",
-}
+CLAIMS = ("escalate", "warn", "remind", "close")  # a tick's claims, in the order the sweep sends them
+
+
+def quiet_tick(rt, now: datetime) -> tuple[dict[str, tuple[str, dict]], int]:
+    """One sweep tick at a quiet moment, as it went to the database: its claiming statements
+    (``SELECT … FROM cases … FOR UPDATE``) with their parameters, by what they claim for, and the
+    number of statements it sent in all. Read off the tick itself, so that what is explained is
+    what the sweep sends (tests/service/test_sweep_plans.py checks the same)."""
+    from service.escalation.sweep import sweep
+
+    sent: list[tuple[str, dict]] = []
+    grab = lambda conn, cursor, statement, parameters, *_: sent.append((statement, parameters))  # noqa: E731
+    event.listen(rt.engine, "before_cursor_execute", grab)
+    try:
+        report = sweep(rt, now)
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", grab)
+    assert not any(report.counts().values()), f"not a quiet moment: {report.counts()}"
+    claims = [(s, p) for s, p in sent if "FOR UPDATE" in s and "FROM cases" in s]
+    assert len(claims) == len(CLAIMS), [s for s, _ in claims]
+    return dict(zip(CLAIMS, claims, strict=True)), len(sent)
 
 
 def median_ms(fn, repeat: int = 20) -> float:
@@ -94,17 +101,13 @@ def idle(rt, now: datetime) -> dict:
     """One quiet tick: median time, statements sent, and per claim the rows its plan read."""
     from service.escalation.sweep import sweep
 
-    sent: list[str] = []
-    listener = lambda conn, cursor, statement, *a: sent.append(statement)  # noqa: E731
     sweep(rt, now)  # warm
-    event.listen(rt.engine, "before_cursor_execute", listener)
-    report = sweep(rt, now)
-    event.remove(rt.engine, "before_cursor_execute", listener)
-    assert not any(report.counts().values()), f"not a quiet moment: {report.counts()}"
-    out = {"ms": median_ms(lambda: sweep(rt, now)), "statements": len(sent), "claims": {}}
+    claims, statements = quiet_tick(rt, now)
+    out = {"ms": median_ms(lambda: sweep(rt, now)), "statements": statements, "claims": {}}
     with rt.engine.connect() as conn:
-        for name, sql in CLAIMS.items():
-            plan = [r[0] for r in conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) {sql}"), {"now": now})]
+        for name, (statement, parameters) in claims.items():
+            plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + statement,
+                                                       parameters)]
             read = sum(int(line.split("Rows Removed by Filter: ")[1]) for line in plan
                        if "Rows Removed by Filter: " in line)
             index = next((m.group(1) for line in plan if (m := re.search(r"(?:using|Index Scan on) (\w+)", line))),
@@ -141,27 +144,17 @@ def main() -> None:
 
     import redis
 
-    from service.config import Settings
     from service.escalation.sweep import sweep
-    from service.migrate import load_directory_rows, upgrade
-    from service.runtime import Runtime
 
     redis_url = os.environ.get("CLOSEDLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     beat_schedule = Path(tempfile.mkdtemp(prefix="closedloop-escalation-")) / "beat"
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}",
           flush=True)
     results: dict = {"runs": []}
-    with (nullcontext(args.database) if args.database else scratch_database(keep=args.keep)) as url:
-        rt = Runtime.build(Settings(database_url=url, sweep_batch=500))
-        upgrade(rt)
-        if not args.database:
-            with rt.session() as s:
-                load_directory_rows(s, rt.directory)
-                s.commit()
-            t = time.perf_counter()
-            loaded = bigload.load(url, rt, args.cases, log=lambda m: print(m, flush=True))
-            print(f"loaded {args.cases:,} cases in {time.perf_counter() - t:.0f} s: {loaded['cases_by_status']}",
-                  flush=True)
+    with bigload.database(args.cases, args.database, args.keep, sweep_batch=500) as (rt, loaded):
+        url = rt.settings.database_url
+        if loaded:
+            print(f"cases: {loaded['cases_by_status']}", flush=True)
         now = datetime.now(timezone.utc)
         with rt.engine.begin() as conn:
             for sql in SETTLE:

@@ -31,7 +31,6 @@ import platform
 import statistics
 import sys
 import time
-from contextlib import nullcontext
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text  # noqa: E402
 
 from bench import bigload  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 TARGET_MS = 20.0
@@ -94,24 +92,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from service.cases import service as cases
-    from service.config import Settings
-    from service.migrate import load_directory_rows, upgrade
-    from service.runtime import Runtime
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}")
-    with (nullcontext(args.database) if args.database else scratch_database(keep=args.keep)) as url:
-        rt = Runtime.build(Settings(database_url=url), clock=lambda: NOW)
-        if args.database:
-            upgrade(rt)  # a database loaded before the newest migration gets it (its indexes built here)
-        else:
-            upgrade(rt)
-            with rt.session() as s:
-                load_directory_rows(s, rt.directory)
-                s.commit()
-            t = time.perf_counter()
-            stats = bigload.load(url, rt, args.cases, log=lambda m: print(m, flush=True))
-            print(f"loaded {args.cases:,} cases in {time.perf_counter() - t:.0f} s (inserts {stats['insert_s']:.0f} s, "
-                  f"indexes {stats['index_s']:.0f} s, VACUUM ANALYZE {stats['vacuum_s']:.0f} s)")
+    with bigload.database(args.cases, args.database, args.keep, clock=lambda: NOW) as (rt, stats):
+        if stats:
             print("cases:", ", ".join(f"{k} {v:,}" for k, v in stats["cases_by_status"].items()), flush=True)
         with rt.engine.connect() as conn:
             print("PostgreSQL", conn.execute(text("SHOW server_version")).scalar(), "—",

@@ -34,7 +34,6 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -46,7 +45,7 @@ import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench import bigload  # noqa: E402
-from bench.scratch import UNLIMITED, scratch_database  # noqa: E402
+from bench.scratch import UNLIMITED  # noqa: E402
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 PASSWORD = "bench web 基准 Lantern-88 quiet"
@@ -94,22 +93,11 @@ def main() -> None:
 
     from service.accounts import service as accounts
     from service.auth import keys
-    from service.config import Settings
-    from service.migrate import load_directory_rows, upgrade
     from service.reports import rollups
-    from service.runtime import Runtime
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}")
-    with (nullcontext(args.database) if args.database else scratch_database(keep=args.keep)) as url:
-        rt = Runtime.build(Settings(database_url=url), clock=lambda: NOW)
-        upgrade(rt)
-        if not args.database:
-            with rt.session() as s:
-                load_directory_rows(s, rt.directory)
-                s.commit()
-            t = time.perf_counter()
-            bigload.load(url, rt, args.cases, log=lambda m: print(m, flush=True))
-            print(f"loaded {args.cases:,} cases in {time.perf_counter() - t:.0f} s", flush=True)
+    with bigload.database(args.cases, args.database, args.keep, clock=lambda: NOW) as (rt, _):
+        url = rt.settings.database_url
         t = time.perf_counter()
         rolled = rollups.roll_up(rt, NOW)
         print(f"rollups: {len(rolled)} months written in {time.perf_counter() - t:.0f} s (as the beat does)", flush=True)

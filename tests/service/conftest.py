@@ -103,6 +103,20 @@ def rt(request, backend):
     return runtime
 
 
+def bigloaded(url: str, cases: int = 3000) -> Runtime:
+    """The runtime of ``url`` wiped, its directory loaded and ``cases`` of bench/bigload.py's mix
+    (co-handled, triaged, supervised, every status): the plan tests' small copy of the scale."""
+    from bench import bigload
+
+    rt = _runtime(url)
+    _wipe(rt)
+    with rt.session() as session:
+        load_directory_rows(session, rt.directory)
+        session.commit()
+    bigload.load(url, rt, cases, log=lambda _: None)
+    return rt
+
+
 @pytest.fixture
 def pg_rt(pg_url):
     runtime = _runtime(pg_url)

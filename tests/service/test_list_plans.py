@@ -13,7 +13,6 @@ from datetime import date
 import pytest
 from sqlalchemy import event, text
 
-from bench import bigload
 from service.auth.principal import Principal
 from service.cases import service as cases
 
@@ -34,15 +33,9 @@ BUSIEST = text("SELECT enterprise_id FROM cases GROUP BY 1 ORDER BY count(*) DES
 @pytest.fixture(scope="module")
 def loaded(pg_url):
     """Three thousand cases of bench/bigload.py's mix (co-handled, triaged, every status)."""
-    from conftest import _runtime, _wipe
-    from service.migrate import load_directory_rows
+    from conftest import _wipe, bigloaded
 
-    rt = _runtime(pg_url)
-    _wipe(rt)
-    with rt.session() as s:
-        load_directory_rows(s, rt.directory)
-        s.commit()
-    bigload.load(pg_url, rt, 3000, log=lambda _: None)
+    rt = bigloaded(pg_url)
     yield rt
     _wipe(rt)
 

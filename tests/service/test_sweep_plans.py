@@ -12,29 +12,23 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
-from bench import bigload
+from bench.escalation import quiet_tick
 from service.escalation.sweep import sweep
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-CLAIMS = {"escalated": "ix_cases_to_escalate", "warned": "ix_cases_to_warn",
-          "reminded": "ix_cases_supervision_next_at", "closed": "ix_cases_confirm_due_at"}
+CLAIMS = {"escalate": "ix_cases_to_escalate", "warn": "ix_cases_to_warn",
+          "remind": "ix_cases_supervision_next_at", "close": "ix_cases_confirm_due_at"}
 
 
 @pytest.fixture(scope="module")
 def settled(pg_url):
     """Three thousand cases, swept at NOW until a tick finds nothing (the overdue ones climb a
     tier per tick): from then on NOW is a quiet moment."""
-    from conftest import _runtime, _wipe
-    from service.migrate import load_directory_rows
+    from conftest import _wipe, bigloaded
 
-    rt = _runtime(pg_url)
-    _wipe(rt)
-    with rt.session() as s:
-        load_directory_rows(s, rt.directory)
-        s.commit()
-    bigload.load(pg_url, rt, 3000, log=lambda _: None)
+    rt = bigloaded(pg_url)
     rt.clock.set(NOW)
     for _ in range(10):
         if not any(sweep(rt, NOW).counts().values()):
@@ -47,18 +41,10 @@ def settled(pg_url):
     _wipe(rt)
 
 
-def _claims(rt) -> dict[str, tuple[str, dict]]:
-    """The claiming statements of one quiet tick (SELECT … FOR UPDATE), by what they claim for."""
-    sent = []
-    grab = lambda conn, cursor, statement, parameters, *_: sent.append((statement, parameters))  # noqa: E731
-    event.listen(rt.engine, "before_cursor_execute", grab)
-    try:
-        assert not any(sweep(rt, NOW).counts().values())
-    finally:
-        event.remove(rt.engine, "before_cursor_execute", grab)
-    claims = [(s, p) for s, p in sent if "FOR UPDATE" in s and "FROM cases" in s]
-    assert len(claims) == 4, [s for s, _ in claims]
-    return dict(zip(CLAIMS, claims, strict=True)), len(sent)
+def _claims(rt) -> tuple[dict[str, tuple[str, dict]], int]:
+    """The claiming statements of one quiet tick (SELECT … FOR UPDATE), by what they claim for;
+    and how many statements the tick sent."""
+    return quiet_tick(rt, NOW)
 
 
 def test_a_quiet_tick_sends_a_handful_of_statements(settled):
