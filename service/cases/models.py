@@ -97,6 +97,9 @@ class Case(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # only while provisional: what the deadline was counted from ({"from", "due", "warn"}), so that
+    # it can be counted again when the year's holidays are published (escalation/recalendar.py)
+    due_basis: Mapped[dict | None] = mapped_column(JSONType)
     paused_remaining: Mapped[float | None] = mapped_column(Float)  # seconds (working or calendar)
     paused_remaining_warn: Mapped[float | None] = mapped_column(Float)
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 督办: overdue at tier 5
