@@ -21,14 +21,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .vocabulary import PRIORITIES
 
-UNITS = ("working_days", "days", "hours", "minutes", "seconds")
+UNITS = ("working_days", "working_hours", "working_minutes", "days", "hours", "minutes", "seconds")
+# counted in the office's hours of working days (办公时间), not around the clock
+OFFICE_UNITS = frozenset({"working_hours", "working_minutes"})
 _DURATION = re.compile(r"^\s*(\d+)\s*([a-z_]+?)\s*$")
 _SINGULAR = {u.rstrip("s"): u for u in UNITS}
 
 
 @dataclass(frozen=True)
 class Duration:
-    """An amount of time as a policy states it: ``3 working_days``, ``90 seconds``."""
+    """An amount of time as a policy states it: ``3 working_days``, ``4 working_hours`` (office
+    hours of working days), ``90 seconds``."""
 
     amount: int
     unit: str
@@ -55,6 +58,12 @@ class Duration:
     def calendar_seconds(self) -> int | None:
         """Length in seconds for calendar units; None for working days (they need the calendar)."""
         factor = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}.get(self.unit)
+        return None if factor is None else self.amount * factor
+
+    @property
+    def office_seconds(self) -> int | None:
+        """Length in seconds of office hours for the working-hour units; None otherwise."""
+        factor = {"working_hours": 3600, "working_minutes": 60}.get(self.unit)
         return None if factor is None else self.amount * factor
 
 

@@ -148,8 +148,9 @@ class _Compiler:
                 self._fail(doc, base + (ref, "due"), "a deadline must be longer than zero")
             if warn is not None and warn.unit == due.unit and warn.amount >= due.amount:
                 self._fail(doc, base + (ref, "warn"), f"warn ({warn}) must be shorter than due ({due})")
-            if warn is not None and due.calendar_seconds and warn.calendar_seconds:
-                if warn.calendar_seconds >= due.calendar_seconds:
+            for length in ("calendar_seconds", "office_seconds"):
+                if warn is not None and getattr(due, length) and getattr(warn, length) \
+                        and getattr(warn, length) >= getattr(due, length):
                     self._fail(doc, base + (ref, "warn"), f"warn ({warn}) must be shorter than due ({due})")
             out[tier.number] = deadline
         missing = [t.key for t in self.v.tiers if t.number not in out]

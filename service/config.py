@@ -32,6 +32,8 @@ class Settings:
     sweep_interval: float = 30.0
     # when a working-day deadline falls due: the end of the office day, local time
     workday_end: str = "18:00"
+    # the office's hours on a working day (办公时间): what working-hour deadlines count
+    office_hours: str = "09:00-12:00,14:00-18:00"
     # how long a resolved case waits for the enterprise before it closes as confirmed
     confirm_window: Duration = field(default_factory=lambda: Duration(5, "working_days"))
     max_body_bytes: int = 1_000_000
@@ -61,6 +63,7 @@ class Settings:
             admin_token=_env("CLOSEDLOOP_ADMIN_TOKEN"),
             sweep_interval=float(_env("CLOSEDLOOP_SWEEP_INTERVAL", "30")),
             workday_end=_env("CLOSEDLOOP_WORKDAY_END", cls.workday_end),
+            office_hours=_env("CLOSEDLOOP_OFFICE_HOURS", cls.office_hours),
             confirm_window=Duration.parse(_env("CLOSEDLOOP_CONFIRM_WINDOW", "5 working_days")),
             max_body_bytes=int(_env("CLOSEDLOOP_MAX_BODY_BYTES", "1000000")),
             attachments_dir=_env("CLOSEDLOOP_ATTACHMENTS_DIR", cls.attachments_dir),

@@ -21,7 +21,9 @@ from .runtime import Runtime
 # them on every request (a sync dependency runs in the thread pool): opening a session does no
 # I/O, and closing one after its commit only returns the connection to the pool.
 async def runtime(request: Request) -> Runtime:
-    return request.app.state.rt
+    rt = request.app.state.rt
+    rt.refresh_calendar_now_and_then()
+    return rt
 
 
 async def db(rt: Runtime = Depends(runtime)) -> AsyncIterator[Session]:

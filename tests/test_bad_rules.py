@@ -92,6 +92,8 @@ def test_every_error_is_reported_not_just_the_first(make_rules):
         (HEADER.replace("      joint_meeting: {due: 10 working_days}\n", "", 1), "no deadline for: joint_meeting"),
         (HEADER.replace("{due: 3 working_days, warn: 1 working_day}", "{due: 3 working_days, warn: 3 working_days}"),
          "warn (3 working_days) must be shorter than due"),
+        (HEADER.replace("{due: 3 working_days, warn: 1 working_day}", "{due: 4 working_hours, warn: 300 working_minutes}"),
+         "warn (300 working_minutes) must be shorter than due (4 working_hours)"),
         (HEADER.replace("{due: 3 working_days, warn: 1 working_day}", "{due: 3 fortnights}"), "not a duration"),
         (HEADER.replace("      1: {due: 1 working_day}\n", "      7: {due: 1 working_day}\n"), "unknown tier"),
     ],

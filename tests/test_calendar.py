@@ -98,3 +98,58 @@ def test_frequent_sittings_with_a_long_cutoff_are_found():
     starts, closes = next_sitting_time("0 * * * *", "30 days", at(2026, 11, 24, 10, 30), cal)
     assert closes > at(2026, 11, 24, 10, 30) and starts - closes == timedelta(days=30)
     assert starts.astimezone(TZ) == at(2026, 12, 24, 11)  # a Thursday
+
+
+# ---------------------------------------------------------------------------- working hours (办公时间)
+HOURS4 = Duration.parse("4 working_hours")
+
+
+@pytest.mark.parametrize("filed, due", [
+    (at(2026, 12, 7, 9), at(2026, 12, 7, 15)),        # Monday morning: the lunch break does not count
+    (at(2026, 12, 7, 11), at(2026, 12, 7, 17)),       # one hour before lunch, three after
+    (at(2026, 12, 7, 12, 30), at(2026, 12, 7, 18)),   # filed in the lunch break: counts from 14:00
+    (at(2026, 12, 7, 16, 30), at(2026, 12, 8, 11, 30)),  # an evening in between: the next morning
+    (at(2026, 12, 7, 20), at(2026, 12, 8, 15)),       # after hours: the whole of the next day's first four
+    (at(2026, 12, 7, 7), at(2026, 12, 7, 15)),        # before opening: from 09:00
+    (at(2026, 12, 4, 17), at(2026, 12, 7, 12)),       # Friday 17:00: one hour, the weekend, three on Monday
+    (at(2026, 9, 30, 17), at(2026, 10, 8, 12)),       # before National Day: the week off does not count
+    (at(2026, 2, 13, 17), at(2026, 2, 14, 12)),       # Saturday 02-14 is a make-up working day
+])
+def test_urgent_four_working_hours(filed, due):
+    got, provisional = cal.after(filed, HOURS4)
+    assert got == due and provisional is False
+    assert cal.office_seconds_between(filed, got) == 4 * 3600
+
+
+def test_a_span_that_ends_at_closing_ends_there_not_at_the_next_opening():
+    assert cal.after(at(2026, 12, 7, 9), Duration.parse("3 working_hours"))[0] == at(2026, 12, 7, 12)
+    assert cal.after(at(2026, 12, 7, 14), Duration.parse("240 working_minutes"))[0] == at(2026, 12, 7, 18)
+
+
+def test_warning_before_a_working_hour_deadline_counts_back_over_lunch_and_night():
+    hour = Duration.parse("1 working_hour")
+    assert cal.before(at(2026, 12, 7, 14, 30), hour) == at(2026, 12, 7, 11, 30)
+    assert cal.before(at(2026, 12, 8, 9, 30), hour) == at(2026, 12, 7, 17, 30)
+    assert cal.before(at(2026, 12, 7, 9, 30), Duration.parse("2 working_hours")) == at(2026, 12, 4, 16, 30)
+
+
+def test_paused_working_hours_resume_with_what_was_left():
+    due = at(2026, 12, 7, 15)
+    left = cal.left("working_hours", at(2026, 12, 7, 11), due)
+    assert left == 2 * 3600  # 11–12 and 14–15: not the lunch break
+    resumed, _ = cal.ahead("working_hours", at(2026, 12, 7, 16, 30), left)
+    assert resumed == at(2026, 12, 8, 9, 30)  # 16:30–18:00, then half an hour of the next morning
+
+
+def test_office_hours_are_configurable_and_checked():
+    summer = WorkCalendar(TZ, "18:00", office_hours="08:30-12:00,15:00-18:00")
+    assert summer.after(at(2026, 12, 7, 8, 30), HOURS4)[0] == at(2026, 12, 7, 15, 30)
+    for bad, why in [("9-12", "not a period"), ("09:00-12:00,11:00-18:00", "starts before"),
+                     ("12:00-09:00", "not a period")]:
+        with pytest.raises(ValueError, match=why):
+            WorkCalendar(TZ, "18:00", office_hours=bad)
+
+
+def test_working_hours_into_an_unpublished_year_are_provisional():
+    due, provisional = cal.after(at(2026, 12, 31, 17), HOURS4)
+    assert provisional is True and due == at(2027, 1, 4, 12)  # Jan 1 statutory; the weekend

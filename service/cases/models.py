@@ -14,6 +14,7 @@ from .machine import RUNNING
 # department's or an officer's cases away is decided in the index, without visiting the table
 LIST_FILTERS = ["status", "tier", "due_at", "needs_triage", "category", "theme", "district"]
 CO_POSITIONS = 3  # auth.principal.department_parts reads these indexes
+PROVISIONAL_SQL = "due_provisional AND due_at IS NOT NULL"
 RUNNING_SQL = "status IN (" + ", ".join(f"'{s}'" for s in sorted(RUNNING)) + ")"
 # the sweep's partial indexes: written as the sweep's queries say it, so PostgreSQL matches them
 # with any value of the bound deadline (escalation.sweep)
@@ -67,6 +68,8 @@ class Case(Base):
         # the longest overdue read this small index alone, not the whole table (bench/reports.py)
         Index("ix_cases_running_due", "due_at", postgresql_where=text(RUNNING_SQL), sqlite_where=text(RUNNING_SQL),
               postgresql_include=["lead_department", "district", "tier", "officer_id", "theme", "category"]),
+        # the running deadlines counted from a guessed calendar: few, read when a year is published
+        Index("ix_cases_provisional", "id", postgresql_where=text(PROVISIONAL_SQL), sqlite_where=text(PROVISIONAL_SQL)),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # given last in the submitting transaction (see cases.service.next_tracking_no)

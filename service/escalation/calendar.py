@@ -7,6 +7,12 @@ extends the known calendar. For a later year the operator adds the schedule in a
 (``CLOSEDLOOP_HOLIDAYS``); until then deadlines in that year still compute — from the
 package's statutory dates, without make-up days — and are marked provisional.
 
+Deadlines are counted in whole working days (a tier's 3 working days end at the close of the
+third working day) or in working hours (办公时间): an urgent case's 4 working hours count only
+the office's hours — with the office open 09:00–12:00 and 14:00–18:00, a case filed at 09:00
+on a Monday is due at 15:00 that day (the lunch break does not count), one filed at 16:30 at
+11:30 on Tuesday morning.
+
 Everything takes aware datetimes and the clock as an argument; nothing here reads the time.
 """
 
@@ -21,7 +27,7 @@ import holidays
 import yaml
 from holidays.countries.china import ChinaStaticHolidays
 
-from routing_rules.language import Duration
+from routing_rules.language import OFFICE_UNITS, Duration
 
 DAY = 86400.0
 
@@ -66,11 +72,35 @@ def load_holiday_file(path: Path) -> dict[int, YearSchedule]:
     return out
 
 
+DEFAULT_OFFICE_HOURS = "09:00-12:00,14:00-18:00"
+
+
+def parse_office_hours(text: str) -> tuple[tuple[time, time], ...]:
+    """``09:00-12:00,14:00-18:00`` → the office's periods of a working day, in order."""
+    periods = []
+    for part in str(text).split(","):
+        first, sep, last = part.strip().partition("-")
+        try:
+            a, b = time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
+        except ValueError:
+            a = b = None
+        if not sep or a is None or b is None or b <= a:
+            raise ValueError(f"office hours: '{part.strip()}' is not a period like 09:00-12:00 "
+                             f"(write them like {DEFAULT_OFFICE_HOURS})")
+        if periods and a < periods[-1][1]:
+            raise ValueError(f"office hours: '{part.strip()}' starts before the period before it ends; "
+                             "list the periods in order without overlap")
+        periods.append((a, b))
+    return tuple(periods)
+
+
 class WorkCalendar:
     def __init__(self, tz: ZoneInfo | str = "Asia/Shanghai", workday_end: str | time = "18:00",
-                 extra_years: dict[int, YearSchedule] | None = None):
+                 extra_years: dict[int, YearSchedule] | None = None,
+                 office_hours: str | tuple[tuple[time, time], ...] = DEFAULT_OFFICE_HOURS):
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.workday_end = time.fromisoformat(workday_end) if isinstance(workday_end, str) else workday_end
+        self.office_hours = parse_office_hours(office_hours) if isinstance(office_hours, str) else office_hours
         self.extra = dict(extra_years or {})
         self.official_through = max(ChinaStaticHolidays.special_public_holidays)
         self._cn = holidays.China()  # expands to each year as it is asked about
@@ -136,12 +166,91 @@ class WorkCalendar:
         """``start`` plus a duration: (the moment, whether it is provisional)."""
         if duration.unit == "working_days":
             return self.add_working_days(start, duration.amount)
+        if duration.unit in OFFICE_UNITS:
+            return self.add_office_seconds(start, duration.office_seconds)
         return start + timedelta(seconds=duration.calendar_seconds or 0), False
 
     def before(self, end: datetime, duration: Duration) -> datetime:
         if duration.unit == "working_days":
             return self.subtract_working_days(end, duration.amount)
+        if duration.unit in OFFICE_UNITS:
+            return self.subtract_office_seconds(end, duration.office_seconds)
         return end - timedelta(seconds=duration.calendar_seconds or 0)
+
+    # ------------------------------------------------------------------ office hours (办公时间)
+    def _periods(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The office's open periods on a day (none on a day off)."""
+        if not self.is_working_day(day):
+            return []
+        return [(datetime.combine(day, a, self.tz), datetime.combine(day, b, self.tz)) for a, b in self.office_hours]
+
+    def add_office_seconds(self, start: datetime, seconds: float) -> tuple[datetime, bool]:
+        """Forward from ``start`` by ``seconds`` of office hours. A start outside the hours counts
+        from the next opening; a span that ends exactly at a closing ends there (not at the next
+        opening), so that 3 working hours from 09:00 end at 12:00, not at 14:00."""
+        moment = start.astimezone(self.tz)
+        day = moment.date()
+        provisional = False
+        remaining = float(seconds)
+        for _ in range(3660):  # ten years of days: an office with no hours at all is an error, not a hang
+            provisional |= not self.known(day)
+            for lo, hi in self._periods(day):
+                if hi <= moment:
+                    continue
+                begin = max(lo, moment)
+                room = (hi - begin).total_seconds()
+                if remaining <= room:
+                    return (begin + timedelta(seconds=remaining)).astimezone(timezone.utc), provisional
+                remaining -= room
+            day += timedelta(days=1)
+        raise ValueError("office hours: no working time in ten years; check the office hours and the holidays")
+
+    def subtract_office_seconds(self, end: datetime, seconds: float) -> datetime:
+        """Back from ``end`` by ``seconds`` of office hours (a warning before a working-hour deadline)."""
+        moment = end.astimezone(self.tz)
+        day = moment.date()
+        remaining = float(seconds)
+        for _ in range(3660):
+            for lo, hi in reversed(self._periods(day)):
+                if lo >= moment:
+                    continue
+                finish = min(hi, moment)
+                room = (finish - lo).total_seconds()
+                if remaining <= room:
+                    return (finish - timedelta(seconds=remaining)).astimezone(timezone.utc)
+                remaining -= room
+            day -= timedelta(days=1)
+        raise ValueError("office hours: no working time in ten years; check the office hours and the holidays")
+
+    def office_seconds_between(self, a: datetime, b: datetime) -> float:
+        """Seconds of office hours between two moments (0 if b is not after a)."""
+        if b <= a:
+            return 0.0
+        total = 0.0
+        day, last = self.local_date(a), self.local_date(b)
+        while day <= last:
+            for lo, hi in self._periods(day):
+                total += max(0.0, (min(hi, b) - max(lo, a)).total_seconds())
+            day += timedelta(days=1)
+        return total
+
+    # ------------------------------------------------------------------ a paused clock, by its unit
+    def left(self, unit: str, now: datetime, until: datetime) -> float:
+        """What is left of a deadline at ``now``, in the measure its unit counts: working-day
+        seconds, office seconds, or plain seconds (计时暂停)."""
+        if unit == "working_days":
+            return self.working_seconds_between(now, until)
+        if unit in OFFICE_UNITS:
+            return self.office_seconds_between(now, until)
+        return max(0.0, (until - now).total_seconds())
+
+    def ahead(self, unit: str, now: datetime, seconds: float) -> tuple[datetime, bool]:
+        """The inverse of :meth:`left`: ``seconds`` of that measure after ``now``."""
+        if unit == "working_days":
+            return self.add_working_seconds(now, seconds)
+        if unit in OFFICE_UNITS:
+            return self.add_office_seconds(now, seconds)
+        return now + timedelta(seconds=seconds), False
 
     # ------------------------------------------------------------------ paused clocks
     def _day_bounds(self, day: date) -> tuple[datetime, datetime]:

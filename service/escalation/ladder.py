@@ -90,6 +90,9 @@ def _place(session: Session, rt: Runtime, case: Case, tier: int, now: datetime, 
     case.due_at = due
     case.warn_at = rt.calendar.before(due, deadline.warn) if deadline.warn else None
     case.due_provisional = provisional
+    # kept only while provisional: counted again from the same start when the year is published
+    case.due_basis = ({"from": start.isoformat(), "due": str(deadline.due),
+                       "warn": str(deadline.warn) if deadline.warn else None} if provisional else None)
     case.paused_remaining = case.paused_remaining_warn = None
     out = {"tier": tier, "due_at": due.isoformat(), "due_provisional": provisional, "reason": reason}
     if sitting is not None:

@@ -45,6 +45,7 @@ from ..errors import Conflict
 from ..notifications import outbox
 from ..reports import facts
 from ..runtime import Runtime
+from . import recalendar
 from .ladder import TOP_TIER, enter_tier
 from .metrics import observe_escalation
 
@@ -58,6 +59,7 @@ class SweepReport:
     warned: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    recounted: list[dict] = field(default_factory=list)
     published: list[int] = field(default_factory=list)  # sittings whose agenda closed this tick
 
     def counts(self) -> dict[str, int]:
@@ -289,6 +291,8 @@ def sweep(rt: Runtime, now: datetime | None = None, batch: int | None = None,
     now = now or rt.clock()
     batch = batch or rt.settings.sweep_batch
     report = SweepReport()
+    # first: a deadline that a newly published year moved into the past escalates in this tick
+    report.recounted = recalendar.on_tick(rt, now)
     escalate_due(rt, now, report, batch, on_backlog)
     warn_due(rt, now, report, batch)
     remind_supervised(rt, now, report, batch)

@@ -139,19 +139,22 @@ def _check(rt: Runtime, body: MinutesIn, on_agenda: set[int]) -> dict[int, Decis
     return decided
 
 
-def _due(rt: Runtime, text: str, now: datetime, where: str) -> tuple[datetime, bool]:
-    """A date means the end of that working day; a duration counts from now."""
+def _due(rt: Runtime, text: str, now: datetime, where: str) -> tuple[datetime, bool, dict]:
+    """A date means the end of that working day; a duration counts from now. Also what the
+    deadline was counted from (``Case.due_basis``): a date a meeting chose stays that date."""
     try:
         day = date.fromisoformat(text)
     except ValueError:
         try:
-            return rt.calendar.after(now, Duration.parse(text))
+            duration = Duration.parse(text)
         except ValueError:
             raise Invalid(f"{where}: give a date (2026-12-15) or a duration (10 working_days)") from None
+        due, provisional = rt.calendar.after(now, duration)
+        return due, provisional, {"from": now.isoformat(), "due": str(duration), "warn": None}
     end = rt.calendar.end_of_day(day)
     if end <= now:
         raise Invalid(f"{where}: {text} has passed; give a later date")
-    return end, not rt.calendar.known(day)
+    return end, not rt.calendar.known(day), {"until": end.isoformat()}
 
 
 def _resolved(session, rt, sitting, case, d, now, actor, minutes_of, seq) -> dict:
@@ -161,11 +164,12 @@ def _resolved(session, rt, sitting, case, d, now, actor, minutes_of, seq) -> dic
 
 
 def _assigned(session, rt, sitting, case, d, now, actor, minutes_of, seq) -> dict:
-    due, provisional = _due(rt, d.due, now, "due")
+    due, provisional, basis = _due(rt, d.due, now, "due")
     if case.status == machine.WAITING:
         case.paused_remaining = case.paused_remaining_warn = None
     case.lead_department, case.co_departments, case.needs_triage = d.lead_department, list(d.co_departments), False
     case.due_at, case.due_provisional, case.warn_at = due, provisional, None
+    case.due_basis = basis if provisional else None
     # the sheet's number is the issuing office's next of the year, taken in this transaction: the
     # office's counter row stays locked until the minutes commit, so sheets are numbered without
     # gaps even when two of the office's meetings record minutes at once

@@ -41,6 +41,8 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "warning": ("lead", "officer"),
     "supervised": ("lead", "co", "officer", "secretary"),
     "reminded": ("lead", "officer"),
+    # a provisional deadline moved by the year's published holidays (escalation/recalendar.py)
+    "deadline_recounted": ("lead", "officer"),
     # from a sitting's minutes (meetings/minutes.py)
     "assigned": ("lead", "co", "officer", "enterprise"),
     "carried_over": ("lead", "co", "secretary"),

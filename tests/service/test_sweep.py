@@ -49,18 +49,20 @@ def test_spring_festival_deadline(world):
     c = world.submit()
     assert datetime.fromisoformat(c["due_at"]) == at(2026, 2, 25, 18)
     assert sweep(world.rt, at(2026, 2, 24, 17, 59)).counts() == {"escalated": 0, "supervised": 0, "warned": 0,
-                                                                  "reminded": 0, "closed": 0, "published": 0}
+                                                                  "reminded": 0, "closed": 0, "recounted": 0,
+                                                                  "published": 0}
     assert sweep(world.rt, at(2026, 2, 24, 18, 0)).warned == [c["tracking_no"]]  # one working day before
     assert sweep(world.rt, at(2026, 2, 25, 17, 59)).counts()["escalated"] == 0
     assert sweep(world.rt, at(2026, 2, 25, 18, 1)).counts()["escalated"] == 1
 
 
 def test_national_day_make_up_sunday(world):
-    world.clock.set(at(2026, 9, 18, 10))  # Friday; Sunday 09-20 is a working day
-    c = world.submit(urgency="urgent")  # the urgent policy: one working day at tier 1
+    world.clock.set(at(2026, 9, 18, 17))  # Friday 17:00; Sunday 09-20 is a working day
+    c = world.submit(urgency="urgent")  # the urgent policy: four office hours at tier 1
     assert c["sla_policy"] == "urgent"
-    assert datetime.fromisoformat(c["due_at"]) == at(2026, 9, 20, 18)
-    assert sweep(world.rt, at(2026, 9, 20, 18, 0, 1)).counts()["escalated"] == 1
+    assert datetime.fromisoformat(c["due_at"]) == at(2026, 9, 20, 12)  # one hour Friday, three on Sunday
+    assert sweep(world.rt, at(2026, 9, 20, 11, 0, 1)).warned == [c["tracking_no"]]  # one office hour before
+    assert sweep(world.rt, at(2026, 9, 20, 12, 0, 1)).counts()["escalated"] == 1
 
 
 def test_catch_up_after_an_outage_goes_in_deadline_order_one_tier_per_tick(world):
@@ -93,7 +95,7 @@ def test_tier_five_overdue_is_supervised_and_reminded_never_dropped(world):
     assert case["tier"] == 5 and case["supervised"] is True and case["status"] == "open"
     counts = sweep(world.rt, due + timedelta(seconds=6)).counts()
     assert {k: v for k, v in counts.items() if k != "published"} == {
-        "escalated": 0, "supervised": 0, "warned": 0, "reminded": 0, "closed": 0}
+        "escalated": 0, "supervised": 0, "warned": 0, "reminded": 0, "closed": 0, "recounted": 0}
     later = due + timedelta(days=10)
     first = sweep(world.rt, later)
     assert first.reminded == [c["tracking_no"]]
