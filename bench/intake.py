@@ -55,6 +55,25 @@ from bench.scratch import UNLIMITED, enterprise_key, free_port, scratch_database
 CEILING, INTAKE = "bare insert (ceiling)", "POST /v1/cases"
 
 
+# the demands bench/intake.lua sends, for the in-process companion (bench/intake_cpu.py)
+DEMANDS = [(m.group(1), m.group(2)) for m in re.finditer(r'\{"([^"]+)", "([^"]+)"\}',
+                                                          (ROOT / "bench" / "intake.lua").read_text(encoding="utf-8"))]
+
+
+def body(i: int, n: int) -> dict:
+    """The n-th demand of a run i (different text every time, as wrk sends them)."""
+    title, description = DEMANDS[(i + n) % len(DEMANDS)]
+    return {"title": title, "description": f"{description}编号{i}-{n}。", "urgency": "urgent" if n % 10 == 0 else "normal"}
+
+
+def create_bare_table(url: str) -> None:
+    """The ceiling's table (bench/bare_app.py)."""
+    with create_engine(url).begin() as conn:
+        conn.execute(text("CREATE TABLE bench_bare (id bigserial PRIMARY KEY, title text NOT NULL, "
+                          "description text NOT NULL, body jsonb NOT NULL, "
+                          "created_at timestamptz NOT NULL DEFAULT now())"))
+
+
 def start(app: str, port: int, env: dict, workers: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
                              "--workers", str(workers), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
@@ -142,10 +161,7 @@ def main() -> None:
         env = {**os.environ, **UNLIMITED, "CLOSEDLOOP_DATABASE_URL": url, "PYTHONPATH": str(ROOT),
                "CLOSEDLOOP_REDIS_URL": os.environ.get("CLOSEDLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")}
         key = enterprise_key(url)
-        with create_engine(url).begin() as conn:  # before the ceiling's processes start: no race to create it
-            conn.execute(text("CREATE TABLE bench_bare (id bigserial PRIMARY KEY, title text NOT NULL, "
-                              "description text NOT NULL, body jsonb NOT NULL, "
-                              "created_at timestamptz NOT NULL DEFAULT now())"))
+        create_bare_table(url)  # before the ceiling's processes start: no race to create it
         rounds: list[dict] = []
         postmaster = _postmaster()
         paced = {}

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import _postmaster, _tree_cpu, body  # noqa: E402
+from bench.intake import _postmaster, _tree_cpu, body, create_bare_table  # noqa: E402
 from bench.scratch import UNLIMITED, enterprise_key, scratch_database  # noqa: E402
 
 BLOCK = 400
@@ -73,16 +73,17 @@ def main() -> None:
         os.environ.update(UNLIMITED)
         os.environ["CLOSEDLOOP_REDIS_URL"] = os.environ.get("CLOSEDLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
         key = enterprise_key(url)
+        create_bare_table(url)
         from bench.bare_app import app as bare
         from service.app import create_app
 
         api = create_app()
         postmaster = _postmaster()
-        targets = {"bare insert (ceiling)": (bare, "/bare", {}),
+        targets = {"bare insert (ceiling)": (bare, "/v1/cases", {}),
                    "POST /v1/cases": (api, "/v1/cases", {"Authorization": f"Bearer {key}"})}
 
         async def run():
-            async with api.router.lifespan_context(api):
+            async with api.router.lifespan_context(api), bare.router.lifespan_context(bare):
                 for app, path, headers in targets.values():  # warm up: caches, prepared statements
                     for n in range(100):
                         assert await call(app, path, body(0, n), headers) == 201
@@ -106,9 +107,6 @@ def main() -> None:
 
         cpu, wall, pg = asyncio.run(run())
         api.state.rt.engine.dispose()
-        from bench.bare_app import engine
-
-        engine.dispose()
 
     def ms(values):
         return statistics.median(values) * 1000

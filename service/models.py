@@ -11,7 +11,8 @@ from .enterprises.models import Enterprise, EnterpriseChange
 from .meetings.models import AgendaItem, Assignment, Minutes
 from .notifications.models import Circuit, OutboxMessage
 from .reports.models import CaseFact, ReportMonth, RolledMonth, RollupWatermark
+from .similarity.models import CaseBand, CaseSignature, SimilarityQueue
 
-__all__ = ["Account", "AgendaItem", "ApiKey", "AuditEntry", "Assignment", "Minutes", "Base", "Case", "CaseEvent", "CaseFact", "CaseFile", "CaseTier", "Department", "District", "Enterprise", "EnterpriseChange",
+__all__ = ["Account", "AgendaItem", "ApiKey", "AuditEntry", "Assignment", "Minutes", "Base", "Case", "CaseBand", "CaseEvent", "CaseFact", "CaseFile", "CaseSignature", "CaseTier", "Department", "District", "Enterprise", "EnterpriseChange",
            "Circuit", "IdempotencyRecord", "MeetingSeries", "Officer", "OutboxMessage", "ReportMonth", "RolledMonth",
-           "RollupWatermark", "Sitting", "TrackingCounter", "WebSession"]
+           "RollupWatermark", "SimilarityQueue", "Sitting", "TrackingCounter", "WebSession"]

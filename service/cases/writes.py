@@ -4,7 +4,8 @@ the database allows. Intake is the hot path (docs/benchmarks.md, Intake).
 
 - PostgreSQL: **one statement** — data-modifying CTEs take the next number from the per-year
   counter (locking its row until the commit), insert the case with it, its tier record, its
-  events, its report fact (reports/facts.py: received), and the outbox rows with the new ids patched into their payloads. In a session that
+  events, its report fact (reports/facts.py: received), its place in the near-duplicate index's
+  queue (similarity/), and the outbox rows with the new ids patched into their payloads. In a session that
   ``statement_per_transaction`` set up (the API's intake without an Idempotency-Key), that
   statement is its own transaction: PostgreSQL commits it as it ends, so the counter row is
   never locked while the client is between round trips, and no BEGIN or COMMIT travels.
@@ -28,6 +29,7 @@ from ..db import UTCDateTime
 from ..notifications import outbox
 from ..reports import facts
 from ..reports.models import CaseFact
+from ..similarity.models import SimilarityQueue
 from .models import Case, CaseEvent, CaseTier
 
 
@@ -96,6 +98,7 @@ def write_new(session: Session, case: NewCase, events: list[NewEvent], now: date
     ids = session.scalars(_INSERT_EVENTS, [dict(case_id=case.id, type=e.type, at=now, actor=e.actor, data=e.data)
                                            for e in events]).all()
     session.execute(_INSERT_TIER, dict(case_id=case.id, tier=case.tier, entered_at=now, reason="routed"))
+    session.execute(_QUEUE_SIMILARITY, dict(case_id=case.id))
     for event_id, e in zip(ids, events, strict=True):
         e.id = event_id
         if (fact := facts.fact_for(case, e.type, now, e.data)) is not None:
@@ -117,6 +120,7 @@ _INSERT_CASE = insert(Case.__table__).returning(Case.__table__.c.id)
 _INSERT_EVENTS = insert(CaseEvent.__table__).returning(CaseEvent.__table__.c.id, sort_by_parameter_order=True)
 _INSERT_TIER = insert(CaseTier.__table__)
 _INSERT_FACT = insert(CaseFact.__table__)
+_QUEUE_SIMILARITY = insert(SimilarityQueue.__table__)
 _SET_TRACKING_NO = (update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
                     .values(tracking_no=bindparam("tracking_no")))
 
@@ -171,6 +175,8 @@ WITH n AS (
 ), t AS (
     INSERT INTO case_tiers (case_id, tier, entered_at, reason)
     SELECT c.id, c.tier, CAST(:now AS TIMESTAMPTZ), 'routed' FROM c
+), q AS (
+    INSERT INTO similarity_queue (case_id) SELECT c.id FROM c
 ), e AS (
     INSERT INTO case_events (case_id, type, at, actor, data)
     SELECT c.id, x.type, CAST(:now AS TIMESTAMPTZ), x.actor, x.data

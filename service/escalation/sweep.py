@@ -46,6 +46,7 @@ from ..notifications import outbox
 from ..reports import facts
 from ..runtime import Runtime
 from . import recalendar
+from ..similarity.service import index_queued
 from .ladder import TOP_TIER, enter_tier
 from .metrics import observe_escalation
 
@@ -60,10 +61,11 @@ class SweepReport:
     reminded: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     recounted: list[dict] = field(default_factory=list)
+    indexed: int = 0
     published: list[int] = field(default_factory=list)  # sittings whose agenda closed this tick
 
     def counts(self) -> dict[str, int]:
-        return {k: len(v) for k, v in self.__dict__.items()}
+        return {k: len(v) for k, v in self.__dict__.items() if k != "indexed"}
 
 
 def _due(now: datetime, dialect: str):
@@ -301,6 +303,8 @@ def sweep(rt: Runtime, now: datetime | None = None, batch: int | None = None,
     from ..meetings.service import publish_due
 
     report.published = publish_due(rt, now)
+    # the cases filed since the last tick join the near-duplicate index (共性问题)
+    report.indexed = index_queued(rt, now, batch)
     return report
 
 

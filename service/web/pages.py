@@ -316,8 +316,13 @@ def _case_view(case_id: int, request: Request, session: Session, rt: Runtime, er
     timeline = [{"at": words.local(rt, e.at), "type": e.type, "actor": words.actor(rt, e.actor),
                  "note": words.note(e.type, e.data)} for e in cases.timeline(session, case)]
     from ..attachments.service import files_of
+    from ..similarity.service import similar_open
 
+    similar, similar_total = similar_open(session, case, p) if p.role != "enterprise" else ([], 0)
+    names = {d.key: d.name for d in rt.directory.departments}
     return _page(request, "case.html", status, signed=(me, ws), case=case, tiers=rt.directory.tiers,
+                 similar=[{**vars(s), "lead_name": names.get(s.lead_department, s.lead_department or "待研判")}
+                          for s in similar], similar_total=similar_total,
                  files=files_of(session, case.id), may_attach=bool(machine.offered(case.status, rel) and any(
                      t.action == "comment" for t in machine.offered(case.status, rel))),
                  departments=rt.directory.departments, suggestion=_suggestion(rt, case, rel),

@@ -39,7 +39,7 @@ BEFORE = {"request-info": ["accept"], "resolve": ["accept"], "supplement": ["acc
 
 
 def test_the_document_covers_every_endpoint_and_action():
-    assert len(MATRIX) == 36 + len(ACTIONS)
+    assert len(MATRIX) == 37 + len(ACTIONS)
     for action in ACTIONS:
         assert f"POST /v1/cases/{{id}}/{action}" in MATRIX
 
@@ -83,6 +83,14 @@ def test_case_actions(world, action):
         if r.status_code >= 400:
             assert r.headers["content-type"] == "application/problem+json"
     assert got == expected
+
+
+def test_similar_cases(world):
+    """Whoever may read the case, except enterprises: another firm's demand is not theirs to read."""
+    case = prepared_case(world)
+    got = {who: outcome(world.client.get(f"/v1/cases/{case['id']}/similar", headers=world.h(who)).status_code)
+           for who in COLUMNS}
+    assert got == MATRIX["GET /v1/cases/{id}/similar"]
 
 
 def test_reading_cases(world):

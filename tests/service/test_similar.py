@@ -1,0 +1,80 @@
+"""Many enterprises, one problem (共性问题): the near-duplicate index filled by the sweep, and the
+similar open cases of a case over the API and on the case page. SQLite and PostgreSQL."""
+
+from sqlalchemy import func, select
+
+from service.escalation.sweep import sweep
+from service.similarity.models import CaseBand, SimilarityQueue
+
+POWER = ("经开区食品产业园频繁停电", "我公司在经开区食品产业园，本月园区已停电五次，每次两三个小时，冷库和生产线被迫停机，请供电公司尽快解决。")
+POWER_TOO = ("经开区食品产业园停电频繁", "本企业位于经开区食品产业园，这个月园区已停电五次，每次两三个小时，生产线停机、冷库升温，请供电公司解决。")
+POWER_THIRD = ("食品产业园又停电", "经开区食品产业园本月已停电五次，每次两三个小时，我们厂生产线被迫停机，请供电公司尽快解决停电问题。")
+OTHER = ("出口退税迟迟未到账", "公司第三季度出口退税申报已审核通过，但退税款一直未到账，多次咨询税务局未获答复。")
+
+
+def setup_firms(world):
+    """Three firms in Yuanhui (officer-yuanhui-1) and one in Linying (officer-linying-1)."""
+    for name, district, officer in [("漯河甲食品有限公司", "yuanhui", "officer-yuanhui-1"),
+                                     ("漯河乙冷链有限公司", "yuanhui", "officer-yuanhui-1"),
+                                     ("临颍丙面业有限公司", "linying", "officer-linying-1")]:
+        world.key(name, "enterprise", enterprise_id=world.enterprise(name, district=district, officer=officer))
+
+
+def similar(world, case_id, who="admin", expect=200):
+    r = world.client.get(f"/v1/cases/{case_id}/similar", headers=world.h(who))
+    assert r.status_code == expect, r.text
+    return r.json()
+
+
+def test_the_same_problem_from_three_firms_is_found_and_a_different_one_is_not(world):
+    setup_firms(world)
+    a = world.submit("ent", *POWER)
+    b = world.submit("漯河甲食品有限公司", *POWER_TOO)
+    c = world.submit("临颍丙面业有限公司", *POWER_THIRD)
+    other = world.submit("漯河乙冷链有限公司", *OTHER)
+    mine_again = world.submit("ent", *POWER_TOO)  # the same firm again: a duplicate (重复件), not 共性
+    # intake only queues them; nothing is similar until the sweep has indexed them
+    assert similar(world, a["id"]) == {"items": [], "total": 0}
+    with world.rt.session() as s:
+        assert s.scalar(select(func.count()).select_from(SimilarityQueue)) == 5
+    report = sweep(world.rt)
+    assert report.indexed == 5
+    assert sweep(world.rt).indexed == 0  # taken off the queue: a second tick has nothing to do
+    with world.rt.session() as s:
+        assert s.scalar(select(func.count()).select_from(SimilarityQueue)) == 0
+        assert s.scalar(select(func.count(func.distinct(CaseBand.case_id)))) == 5
+
+    got = similar(world, a["id"])
+    assert {i["case_id"] for i in got["items"]} == {b["id"], c["id"]} and got["total"] == 2
+    assert all(0.4 <= i["similarity"] <= 1 for i in got["items"])
+    assert got["items"][0]["enterprise"] in ("漯河甲食品有限公司", "临颍丙面业有限公司")
+    assert similar(world, other["id"]) == {"items": [], "total": 0}
+    assert mine_again["id"] not in {i["case_id"] for i in got["items"]}
+
+    # the officer of Yuanhui reads the Yuanhui firm's case; Linying's is counted, not shown
+    officer = similar(world, a["id"], "officer")
+    assert [i["case_id"] for i in officer["items"]] == [b["id"]] and officer["total"] == 2
+    # an enterprise never reads another firm's demand
+    similar(world, a["id"], "ent", expect=403)
+
+    # a closed case is no longer anyone's similar open case
+    world.act(c["id"], "withdraw", "临颍丙面业有限公司", {"reason": "已自行解决"})
+    assert {i["case_id"] for i in similar(world, a["id"])["items"]} == {b["id"]}
+
+
+def test_the_case_page_shows_the_cluster_but_not_to_the_enterprise(world):
+    from test_web import account, sign_in  # the web tests' own people
+
+    setup_firms(world)
+    a = world.submit("ent", *POWER)
+    world.submit("漯河甲食品有限公司", *POWER_TOO)
+    sweep(world.rt)
+    account(world, "officer-a", "officer", officer_id="officer-yuanhui-1")
+    account(world, "ent-a", "enterprise", enterprise_id=world.enterprises["漯河测试食品有限公司"])
+    assert sign_in(world.client, "ent-a").status_code == 303
+    assert "共性问题" not in world.client.get(f"/app/cases/{a['id']}").text
+    world.client.cookies.clear()
+    assert sign_in(world.client, "officer-a").status_code == 303
+    page = world.client.get(f"/app/cases/{a['id']}")
+    assert page.status_code == 200
+    assert "共性问题：另有 1 家企业反映同一问题" in page.text and "漯河甲食品有限公司" in page.text
