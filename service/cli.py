@@ -297,6 +297,73 @@ def sweep(once: bool, dry_run: bool) -> None:
     click.echo("sweep: " + ", ".join(f"{k} {v}" for k, v in report.counts().items()))
 
 
+@main.group()
+def holidays() -> None:
+    """The calendar's holidays: read the State Council's yearly notice (节假日安排通知), show a year."""
+
+
+@holidays.command("import")
+@click.argument("notice", type=click.Path(exists=True, dir_okay=False))
+@click.option("--year", type=int, help="the notice's year, when its title is not in the file")
+@click.option("--file", "target", type=click.Path(dir_okay=False),
+              help="the operator holiday file to write (default: CLOSEDLOOP_HOLIDAYS)")
+@click.option("--yes", is_flag=True, help="write without asking (after reading the table)")
+def holidays_import(notice: str, year: int | None, target: str | None, yes: bool) -> None:
+    """Read a holiday notice, show what it says, and after confirmation write its year into the
+    operator holiday file and count every provisional deadline again."""
+    from pathlib import Path
+
+    from .escalation.notice import NoticeError, merged_file_text, parse
+    from .escalation.recalendar import reload_calendar
+
+    rt = _runtime()
+    target = target or (str(rt.settings.holidays_file) if rt.settings.holidays_file else None)
+    if not target:
+        raise click.UsageError("no holiday file: set CLOSEDLOOP_HOLIDAYS (the file every process reads) or give --file")
+    try:
+        read = parse(Path(notice).read_text(encoding="utf-8"), year, rt.calendar)
+        content = merged_file_text(target, read)
+    except NoticeError as exc:
+        raise click.ClickException(f"{notice}: {exc}; nothing was written") from None
+    except ValueError as exc:
+        raise click.ClickException(f"{target} cannot be read ({exc}); nothing was written") from None
+    click.echo(f"{read.year}年部分节假日安排 — as read from {notice}:\n")
+    click.echo(f"{'line':>4}  {'holiday':<10} {'days off':<24} {'days':>4} {'stated':>6}  make-up working days")
+    for row in read.table():
+        stated = "" if row["stated"] is None else str(row["stated"])
+        click.echo(f"{row['line']:>4}  {row['holiday']:<10} {row['days_off']:<24} {row['count']:>4} {stated:>6}  "
+                   f"{row['workdays'] or '—'}")
+    click.echo(f"\nskipped (not holiday lines): {len(read.skipped)} line(s): "
+               + ", ".join(str(n) for n, _ in read.skipped))
+    if not yes and not click.confirm(f"\nwrite {read.year} into {target} and count provisional deadlines again?"):
+        click.echo("nothing was written")
+        return
+    Path(target).write_text(content, encoding="utf-8")
+    if rt.settings.holidays_file is None or Path(target).resolve() != rt.settings.holidays_file.resolve():
+        click.echo(f"wrote {target}; it is not CLOSEDLOOP_HOLIDAYS, so no deadline was counted again")
+        return
+    report = reload_calendar(rt, "cli:holidays-import", rt.clock())
+    click.echo(f"wrote {target}; provisional deadlines counted again: {report['moved']} moved "
+               f"(their handlers are told), {report['confirmed']} confirmed where they were")
+
+
+@holidays.command("show")
+@click.argument("year", type=int)
+def holidays_show(year: int) -> None:
+    """A year's days off and make-up working days as the service counts them, and where they come from."""
+    from datetime import date, timedelta
+
+    cal = _runtime().calendar
+    days = [date(year, 1, 1) + timedelta(days=i) for i in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)]
+    source = ("the operator's holiday file" if year in cal.extra else "the holidays package (published)"
+              if cal.known(date(year, 1, 1)) else "PROVISIONAL: statutory dates only, no make-up days yet")
+    click.echo(f"{year}: {source}")
+    click.echo("days off (weekdays): " + ", ".join(d.isoformat() for d in days
+                                                     if d.weekday() < 5 and not cal.is_working_day(d)))
+    click.echo("make-up working days: " + (", ".join(d.isoformat() for d in days
+                                                   if d.weekday() >= 5 and cal.is_working_day(d)) or "none"))
+
+
 @main.command("roll-up")
 @click.option("--limit", type=int, help="at most this many months in this run")
 def roll_up(limit: int | None) -> None:

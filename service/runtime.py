@@ -110,7 +110,15 @@ class Runtime:
 
 
 def load_calendar(settings: Settings) -> WorkCalendar:
-    extra = load_holiday_file(settings.holidays_file) if settings.holidays_file else None
+    """The calendar with the operator's years. A holiday file named but not there yet is no
+    years (`closedloop holidays import` creates it), said in the log."""
+    extra = None
+    if settings.holidays_file:
+        if settings.holidays_file.exists():
+            extra = load_holiday_file(settings.holidays_file)
+        else:
+            logging.getLogger("closedloop.calendar").warning(
+                "CLOSEDLOOP_HOLIDAYS names %s, which does not exist: no operator years", settings.holidays_file)
     return WorkCalendar(settings.timezone, settings.workday_end, extra, settings.office_hours)
 
 

@@ -46,7 +46,13 @@ _SKIP = re.compile(r"[^\w]+")
 
 def text_of(title: str, description: str) -> str:
     """The text compared: title and description, normalised, without punctuation."""
-    return _SKIP.sub("", normalize(f"{title}{description}"))
+    return _SKIP.sub("", normalize(title) + normalize(description))
+
+
+def text_of_search(search_text: str | None) -> str:
+    """The same, from a case's stored search form (``Case.search_text``: title and description
+    normalised already) — no second pass through OpenCC for each candidate."""
+    return _SKIP.sub("", search_text or "")
 
 
 def shingles(text: str) -> frozenset[str]:

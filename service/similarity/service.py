@@ -20,7 +20,7 @@ from ..cases import machine
 from ..cases.models import Case
 from ..enterprises.models import Enterprise
 from ..runtime import Runtime
-from . import THRESHOLD, band_keys, jaccard, shingles, signature, text_of
+from . import THRESHOLD, band_keys, jaccard, shingles, signature, text_of_search
 from .models import CaseBand, CaseSignature, SimilarityQueue
 
 
@@ -33,13 +33,12 @@ def index_queued(rt: Runtime, now: datetime, batch: int = 500) -> int:
         ids = list(session.scalars(claim))
         if not ids:
             return 0
-        rows = session.execute(select(Case.id, Case.title, Case.description, Case.status)
-                               .where(Case.id.in_(ids))).all()
+        rows = session.execute(select(Case.id, Case.search_text, Case.status).where(Case.id.in_(ids))).all()
         signatures, bands = [], []
-        for case_id, title, description, status in rows:
+        for case_id, search_text, status in rows:
             if status not in machine.ACTIVE:
                 continue  # closed before it was indexed: never anyone's similar open case
-            keys = band_keys(signature(shingles(text_of(title, description))))
+            keys = band_keys(signature(shingles(text_of_search(search_text))))
             signatures.append({"case_id": case_id, "keys": keys, "indexed_at": now})
             bands += [{"key": k, "case_id": case_id} for k in dict.fromkeys(keys)]
         if signatures:
@@ -76,13 +75,13 @@ def similar_open(session: Session, case: Case, p: Principal | None = None, limit
                   .distinct().scalar_subquery())
     where = [Case.id.in_(candidates), Case.status.in_(machine.ACTIVE), Case.enterprise_id != case.enterprise_id]
     rows = session.execute(
-        select(Case.id, Case.tracking_no, Case.title, Case.description, Case.district, Case.lead_department,
+        select(Case.id, Case.tracking_no, Case.title, Case.search_text, Case.district, Case.lead_department,
                Case.status, Enterprise.name, visible_cases(p, session.get_bind().dialect.name) if p else True)
         .join(Enterprise, Enterprise.id == Case.enterprise_id).where(and_(*where))).all()
-    mine = shingles(text_of(case.title, case.description))
+    mine = shingles(text_of_search(case.search_text))
     found = []
     for r in rows:
-        score = jaccard(mine, shingles(text_of(r.title, r.description)))
+        score = jaccard(mine, shingles(text_of_search(r.search_text)))
         if score >= THRESHOLD:
             found.append((Similar(r.id, r.tracking_no, r.title, r.name, r.district, r.lead_department, r.status,
                                   round(score, 3)), bool(r[-1])))
