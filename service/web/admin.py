@@ -28,7 +28,7 @@ from .pages import _form, _me, _page, _redirect
 
 router = APIRouter(include_in_schema=False, prefix="/app/admin")
 SECTIONS = [("accounts", "账号"), ("keys", "接口密钥"), ("enterprises", "企业"), ("directory", "机构目录"),
-            ("rules", "分办规则"), ("dead-letters", "投递失败的通知")]
+            ("rules", "分办规则"), ("calendar", "节假日"), ("dead-letters", "投递失败的通知")]
 SCOPES = ("enterprise_id", "officer_id", "department", "series")
 
 
@@ -241,6 +241,65 @@ async def reload(request: Request, session: Session = Depends(db), rt: Runtime =
     if errors:
         return _rules_page(request, rt, signed, errors=errors, status=422)
     return _redirect("/app/admin/rules?notice=reloaded")
+
+
+# ---------------------------------------------------------------------------- calendar
+def _calendar_page(request, rt, signed, text="", read=None, error=None, done=None, status=200):
+    from datetime import date
+
+    this_year = rt.calendar.local_date(rt.clock()).year
+    years = [{"year": y, "source": "运营方节假日文件" if y in rt.calendar.extra else "已公布（holidays 库）"
+              if rt.calendar.known(date(y, 1, 1)) else "未公布：暂按法定节日计算，时限为临时"}
+             for y in range(this_year - 1, this_year + 3)]
+    return _page(request, "admin/calendar.html", status, signed=signed, sections=SECTIONS, years=years, text=text,
+                 read=read, error=error, done=done, target=rt.settings.holidays_file)
+
+
+@router.get("/calendar")
+def calendar_page(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    signed = _admin(request, session)
+    return _not_here(request, session) if signed is None else _calendar_page(request, rt, signed)
+
+
+@router.post("/calendar")
+async def calendar_import(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    """节假日安排通知: the notice's text read into a table (``preview``), then written into the
+    operator holiday file and every provisional deadline counted again (``confirm``) — as
+    ``closedloop holidays import`` does, recorded in the audit log."""
+    from pathlib import Path
+
+    from ..escalation.notice import NoticeError, merged_file_text, parse
+    from ..escalation.recalendar import reload_calendar
+
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    form = await _form(request, signed[1])
+    text = form.get("notice", "")[:20000]
+    target = rt.settings.holidays_file
+    if target is None:
+        return _calendar_page(request, rt, signed, text, error="未设置 CLOSEDLOOP_HOLIDAYS（各进程读取的节假日文件），"
+                                                                 "无法写入；请在部署配置中设置后重启。", status=422)
+    try:
+        read = parse(text, calendar=rt.calendar)
+        content = merged_file_text(target, read)
+    except NoticeError as exc:
+        return _calendar_page(request, rt, signed, text, error=f"第 {exc.line_no} 行无法识别（{exc.reason}）：{exc.line.strip()}；"
+                                                                 "未写入任何内容。", status=422)
+    except ValueError as exc:
+        return _calendar_page(request, rt, signed, text, error=f"节假日文件 {target} 无法读取（{exc}）；未写入任何内容。",
+                              status=422)
+    if form.get("step") != "confirm":
+        return _calendar_page(request, rt, signed, text, read=read)
+    Path(target).write_text(content, encoding="utf-8")
+    actor = accounts.principal_of(signed[0]).actor
+    session.commit()  # the recount writes in transactions of its own (SQLite has one writer at a time)
+    report = reload_calendar(rt, actor, rt.clock())
+    audit.record(session, actor, "calendar.import", str(read.year),
+                 {"days_off": len(read.schedule().days_off), "workdays": len(read.schedule().workdays),
+                  "moved": report["moved"], "confirmed": report["confirmed"]}, rt.clock(), request)
+    session.commit()
+    return _calendar_page(request, rt, signed, done={"year": read.year, **report})
 
 
 # ---------------------------------------------------------------------------- dead letters

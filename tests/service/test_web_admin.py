@@ -118,7 +118,7 @@ def test_a_known_enterprise_applies_and_a_refusal_needs_a_reason(officers):
 
 
 ADMIN_PAGES = ["/app/admin", "/app/admin/accounts", "/app/admin/keys", "/app/admin/enterprises",
-               "/app/admin/directory", "/app/admin/rules", "/app/admin/dead-letters"]
+               "/app/admin/directory", "/app/admin/rules", "/app/admin/calendar", "/app/admin/dead-letters"]
 
 
 def test_the_admin_pages_are_the_admins_alone(officers):
@@ -238,3 +238,42 @@ def test_the_admin_redrives_a_dead_letter(officers):
     assert "notifications.redeliver" in audit_actions(officers)
     again = client.post(f"/app/admin/dead-letters/{mid}/redrive", data={"csrf": csrf(page)}, follow_redirects=False)
     assert again.headers["location"].endswith("notice=gone")
+
+
+def test_the_admin_imports_next_years_holiday_notice(officers, tmp_path):
+    """节假日: the notice pasted, read into a table, refused with its line, confirmed: the file is
+    written, a provisional deadline counted again, the audit log says so."""
+    import dataclasses
+    from datetime import datetime
+
+    from support import TZ
+
+    rt = officers.rt
+    before = rt.settings
+    rt.settings = dataclasses.replace(before, holidays_file=tmp_path / "holidays.yaml")
+    try:
+        officers.clock.set(datetime(2026, 12, 30, 10, tzinfo=TZ))
+        case = officers.submit()  # guessed: due Tue 2027-01-05 (Jan 1 statutory only)
+        assert case["due_provisional"] is True
+        client = officers.client
+        account(officers, "root", "admin")
+        sign_in(client, "root")
+        page = client.get("/app/admin/calendar").text
+        assert "未公布" in page  # 2027 is not published yet
+        notice = ("国务院办公厅关于2027年部分节假日安排的通知\n"
+                  "一、元旦：1月1日（周五）至4日（周一）放假调休，共4天。1月9日（周六）上班。\n")
+        bad = client.post("/app/admin/calendar", data={"csrf": csrf(page), "step": "preview",
+                                                       "notice": notice.replace("共4天", "共3天")})
+        assert bad.status_code == 422 and "第 2 行无法识别" in bad.text and "未写入" in bad.text
+        shown = client.post("/app/admin/calendar", data={"csrf": csrf(page), "step": "preview", "notice": notice})
+        assert shown.status_code == 200 and "2027-01-01..2027-01-04" in shown.text and "2027-01-09" in shown.text
+        assert not (tmp_path / "holidays.yaml").exists()  # nothing written before the confirmation
+        done = client.post("/app/admin/calendar", data={"csrf": csrf(page), "step": "confirm", "notice": notice})
+        assert done.status_code == 200 and "1 件时限调整" in done.text, done.text[-1500:]
+        assert "运营方节假日文件" in done.text
+        moved = officers.case(case["id"])
+        assert moved["due_provisional"] is False and moved["due_at"] != case["due_at"]
+        assert audit_actions(officers)[-1] == "calendar.import"
+    finally:
+        rt.settings = before
+        rt.reload_calendar()
