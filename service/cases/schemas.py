@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from ..fields import BodyId, Flag, Moment, text
+from ..fields import Day, BodyId, Flag, Moment, text
 
 
 class _In(BaseModel):
@@ -87,6 +87,19 @@ class ReassignBody(_In):
     co_departments: list[str] = Field(default_factory=list)
 
 
+class FeedbackBody(_In):
+    """回执: what the responsible unit reports back on a case it handles (督办反馈)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"progress": "已完成管网抢修方案论证，施工队伍已进场。", "next_step": "12月10日前完成主管道更换",
+         "expected_done": "2026-12-15", "contact": "李科长", "phone": "0395-3100001"}]})
+    progress: text(5000) = Field(description="办理情况: what has been done")
+    next_step: str | None = Field(None, max_length=2000, description="下一步: what comes next")
+    expected_done: Day | None = Field(None, description="预计办结日期 (local date)")
+    contact: str | None = Field(None, max_length=60, description="承办人")
+    phone: str | None = Field(None, max_length=40, description="联系电话")
+
+
 class DuplicateBody(_In):
     of: BodyId = Field(description="the original case: the same enterprise's, still open or handled")
 
@@ -105,6 +118,7 @@ ACTION_BODIES: dict[str, type[_In]] = {
     "reassign": ReassignBody,
     "withdraw": OptionalReasonBody,
     "mark-duplicate": DuplicateBody,
+    "feedback": FeedbackBody,
 }
 
 

@@ -543,6 +543,19 @@ def _mark_duplicate(session, rt, case, body, now, p):
     return "duplicated", {"of": original.id, "of_tracking_no": original.tracking_no}
 
 
+def _feedback(session, rt, case, body, now, p):
+    """回执 (督办反馈): recorded on the timeline. On a supervised case (督办) a report is what the
+    supervision asks for every interval: it arrives in time when before the next reminder, and
+    either way the next reminder comes one interval after it — a reminder then means no news."""
+    data = {"progress": body.progress, "next_step": body.next_step, "contact": body.contact, "phone": body.phone,
+            "expected_done": body.expected_done.isoformat() if body.expected_done else None}
+    if case.supervised and case.supervision_next_at is not None:
+        data["on_time"] = now <= case.supervision_next_at
+        case.supervision_next_at, _ = rt.calendar.after(now, rt.settings.supervision_interval)
+        data["next_report_due"] = case.supervision_next_at.isoformat()
+    return "fed_back", {k: v for k, v in data.items() if v is not None}
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -551,7 +564,7 @@ _APPLY = {
     "accept": _accept, "comment": _comment, "request-info": _request_info, "supplement": _supplement,
     "resolve": _resolve, "confirm": _confirm, "escalate": _escalate, "extend": _extend,
     "approve-extension": _approve_extension, "object": _object, "reassign": _reassign, "withdraw": _withdraw,
-    "mark-duplicate": _mark_duplicate,
+    "mark-duplicate": _mark_duplicate, "feedback": _feedback,
 }
 assert set(_APPLY) == set(machine.TRANSITIONS)
 

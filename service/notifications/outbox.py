@@ -41,6 +41,7 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "warning": ("lead", "officer"),
     "supervised": ("lead", "co", "officer", "secretary"),
     "reminded": ("lead", "officer"),
+    "fed_back": ("officer", "secretary"),  # 回执: to who supervises
     # a provisional deadline moved by the year's published holidays (escalation/recalendar.py)
     "deadline_recounted": ("lead", "officer"),
     # from a sitting's minutes (meetings/minutes.py)

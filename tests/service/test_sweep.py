@@ -209,3 +209,51 @@ def test_a_case_reopened_at_the_top_is_reminded_and_a_closed_one_never(world):
     with world.rt.session() as s:
         assert s.get(Case, c["id"]).supervision_next_at is None
     assert sweep(world.rt, due + timedelta(days=60)).reminded == []
+
+
+def next_reminder(world, case_id):
+    from service.cases.models import Case
+
+    with world.rt.session() as s:
+        return s.get(Case, case_id).supervision_next_at
+
+
+def test_feedback_in_time_moves_the_supervision_reminder_and_reaches_who_supervises(world):
+    """回执: a supervised case's unit reports within the interval — no reminder that interval; a
+    reminder comes only when an interval passes without a report."""
+    from sqlalchemy import select
+
+    from service.notifications.models import OutboxMessage
+
+    c = world.submit()
+    world.act(c["id"], "reassign", "officer", {"lead_department": "natural-resources",
+                                               "co_departments": ["financial-regulation"]})
+    for n in range(4):
+        world.act(c["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
+    due = datetime.fromisoformat(world.case(c["id"])["due_at"])
+    assert sweep(world.rt, due + timedelta(seconds=5)).supervised
+    next_at = next_reminder(world, c["id"])
+    world.clock.set(next_at - timedelta(hours=1))  # in time
+    body = {"progress": "已完成管网抢修方案论证，施工队伍已进场", "next_step": "12月10日前完成主管道更换",
+            "expected_done": "2027-01-15", "contact": "李科长", "phone": "0395-3100001"}
+    world.act(c["id"], "feedback", "finance", body)  # a co-handling unit reports too
+    (e,) = events(world, c["id"], "fed_back")
+    assert e["actor"] == "department:financial-regulation" and e["data"]["on_time"] is True
+    assert e["data"]["progress"] == body["progress"] and e["data"]["expected_done"] == "2027-01-15"
+    moved = next_reminder(world, c["id"])
+    assert moved > next_at and e["data"]["next_report_due"] == moved.isoformat()
+    assert sweep(world.rt, next_at + timedelta(minutes=1)).reminded == []  # the report came: no reminder
+    assert sweep(world.rt, moved + timedelta(minutes=1)).reminded == [c["tracking_no"]]  # none since: reminded
+    # a report left until after its reminder was due (no sweep ran since) is late
+    late = next_reminder(world, c["id"]) + timedelta(hours=1)
+    world.clock.set(late)
+    world.act(c["id"], "feedback", "land", {"progress": "主管道更换完成过半"})
+    last = events(world, c["id"], "fed_back")[-1]["data"]
+    assert last["on_time"] is False and datetime.fromisoformat(last["next_report_due"]) > late
+    assert sweep(world.rt, late + timedelta(minutes=1)).reminded == []  # the late report still counts
+    with world.rt.session() as s:
+        told = {(m.recipient_kind, m.recipient) for m in s.scalars(
+            select(OutboxMessage).where(OutboxMessage.event_id == e["id"]))}
+    assert ("officer", "officer-yuanhui-1") in told and any(kind == "secretary" for kind, _ in told)
+    r = world.client.post(f"/v1/cases/{c['id']}/feedback", json={"progress": ""}, headers=world.h("land"))
+    assert r.status_code == 422 and r.json()["detail"].startswith("progress:")
