@@ -142,10 +142,11 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
     from .reports.api import router as reports_router
     from .routing.api import router as routing_router
     from .similarity.api import router as similar_router
+    from .callbacks.api import router as callbacks_router
 
     for router in (keys_router, directory_router, enterprises_router, cases_router, routing_router,
                    notifications_router, meetings_router, reports_router, audit_router, accounts_router,
-                   files_router, similar_router):
+                   files_router, similar_router, callbacks_router):
         app.include_router(router)
     from .web.pages import install as install_pages
 

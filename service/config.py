@@ -45,6 +45,8 @@ class Settings:
     # how often a supervised (督办) tier-5 case is reminded
     supervision_interval: Duration = field(default_factory=lambda: Duration(3, "working_days"))
     sweep_batch: int = 200
+    # the share of satisfied confirmations that get a call-back (回访) too; closed by default: all
+    callback_sample: float = 0.2
     tracking_prefix: str | None = None  # default: the directory's city.tracking_prefix
     # requests per key by role (auth/limits.py), and new cases per enterprise per local day
     rate_limit: str = DEFAULT_RATES
@@ -71,6 +73,7 @@ class Settings:
             max_extension_days=int(_env("CLOSEDLOOP_MAX_EXTENSION_DAYS", "90")),
             supervision_interval=Duration.parse(_env("CLOSEDLOOP_SUPERVISION_INTERVAL", "3 working_days")),
             sweep_batch=int(_env("CLOSEDLOOP_SWEEP_BATCH", "200")),
+            callback_sample=float(_env("CLOSEDLOOP_CALLBACK_SAMPLE", "0.2")),
             tracking_prefix=_env("CLOSEDLOOP_TRACKING_PREFIX"),
             rate_limit=_env("CLOSEDLOOP_RATE_LIMIT", DEFAULT_RATES),
             daily_case_cap=int(_env("CLOSEDLOOP_DAILY_CASE_CAP", "30")),

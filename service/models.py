@@ -2,6 +2,7 @@
 
 from .accounts.models import Account, WebSession
 from .attachments.models import CaseFile
+from .callbacks.models import Callback
 from .audit.models import AuditEntry
 from .auth.models import ApiKey
 from .cases.models import Case, CaseEvent, CaseTier, IdempotencyRecord, TrackingCounter
@@ -13,6 +14,6 @@ from .notifications.models import Circuit, OutboxMessage
 from .reports.models import CaseFact, ReportMonth, RolledMonth, RollupWatermark
 from .similarity.models import CaseBand, CaseSignature, SimilarityQueue
 
-__all__ = ["Account", "AgendaItem", "ApiKey", "AuditEntry", "Assignment", "Minutes", "Base", "Case", "CaseBand", "CaseEvent", "CaseFact", "CaseFile", "CaseSignature", "CaseTier", "Department", "District", "Enterprise", "EnterpriseChange",
+__all__ = ["Account", "AgendaItem", "ApiKey", "AuditEntry", "Assignment", "Callback", "Minutes", "Base", "Case", "CaseBand", "CaseEvent", "CaseFact", "CaseFile", "CaseSignature", "CaseTier", "Department", "District", "Enterprise", "EnterpriseChange",
            "Circuit", "IdempotencyRecord", "MeetingSeries", "Officer", "OutboxMessage", "ReportMonth", "RolledMonth",
            "RollupWatermark", "SimilarityQueue", "Sitting", "TrackingCounter", "WebSession"]

@@ -73,6 +73,8 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        "the enterprise takes its case back"),
     _t("mark-duplicate", {OPEN, IN_PROGRESS, WAITING}, {"lead", "officer", "admin"}, CLOSED, "duplicated",
        "重复件: the same enterprise's same problem again; closed into the original, which it then follows"),
+    _t("callback", {CLOSED}, {"officer", "admin"}, None, "called_back",
+       "回访: the officer records the call — not reached (tried again), satisfied, or not (reopened one tier up)"),
     _t("feedback", {OPEN, IN_PROGRESS, WAITING}, {"lead", "co", "admin"}, None, "fed_back",
        "回执: the responsible unit reports progress; on a supervised case, in time, it moves the next reminder"),
 )}

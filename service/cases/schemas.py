@@ -100,6 +100,17 @@ class FeedbackBody(_In):
     phone: str | None = Field(None, max_length=40, description="联系电话")
 
 
+class CallbackBody(_In):
+    """回访: what the call to the enterprise found."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reached": True, "satisfied": True, "rating": 5, "comment": "企业表示土地证已领到，很满意"}]})
+    reached: Flag = Field(description="the enterprise was reached (接通)")
+    satisfied: Flag | None = Field(None, description="when reached: satisfied with how it was solved")
+    rating: StrictInt | None = Field(None, ge=1, le=5, description="1–5, when reached")
+    comment: str | None = Field(None, max_length=5000)
+
+
 class DuplicateBody(_In):
     of: BodyId = Field(description="the original case: the same enterprise's, still open or handled")
 
@@ -119,6 +130,7 @@ ACTION_BODIES: dict[str, type[_In]] = {
     "withdraw": OptionalReasonBody,
     "mark-duplicate": DuplicateBody,
     "feedback": FeedbackBody,
+    "callback": CallbackBody,
 }
 
 

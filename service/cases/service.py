@@ -30,7 +30,7 @@ from ..directory.models import Sitting
 from ..enterprises.models import Enterprise
 from ..enterprises.service import refuse_if_inactive
 from ..errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, Problem
-from .. import paging
+from .. import callbacks, paging
 from ..escalation import clock
 from ..escalation.ladder import TOP_TIER, enter_tier, place_new, restart_tier
 from ..notifications import outbox
@@ -442,13 +442,46 @@ def _confirm(session, rt, case, body, now, p):
             raise Invalid("rating: a satisfied confirmation carries a rating from 1 to 5")
         case.status, case.satisfied, case.rating = machine.CLOSED, True, body.rating
         case.closed_at, case.confirm_due_at, case.paused_remaining = now, None, None
-        return "closed", {"satisfied": True, "rating": body.rating, "comment": body.comment}
-    # 重办: not satisfied — reopened one tier up with a new deadline, waiting to be accepted again
-    case.status, case.satisfied, case.rating = machine.OPEN, False, body.rating
+        data = {"satisfied": True, "rating": body.rating, "comment": body.comment}
+        if callbacks.sampled(case.tracking_no, rt.settings.callback_sample):
+            callbacks.owe(session, rt, case, now, "sample")
+            data["callback"] = "sample"
+        return "closed", data
+    return "reopened", {**reopen(session, rt, case, now), "rating": body.rating, "comment": body.comment}
+
+
+def reopen(session, rt, case, now) -> dict:
+    """重办: the enterprise is not satisfied (by its confirmation, or on a call-back) — the case
+    reopens one tier up with a new deadline, waiting to be accepted again."""
+    case.status, case.satisfied = machine.OPEN, False
     case.reopen_count += 1
-    case.resolved_at = case.confirm_due_at = None
-    placed = climb(session, rt, case, now, "reopened")
-    return "reopened", {"satisfied": False, "rating": body.rating, "comment": body.comment, **placed}
+    case.resolved_at = case.confirm_due_at = case.closed_at = None
+    return {"satisfied": False, **climb(session, rt, case, now, "reopened")}
+
+
+def _callback(session, rt, case, body, now, p):
+    """回访: what the call found (callbacks/__init__.py)."""
+    if body.reached and body.satisfied is None:
+        raise Invalid("satisfied: say whether the enterprise is satisfied (true or false) when it was reached")
+    if not body.reached and (body.satisfied is not None or body.rating is not None):
+        raise Invalid("satisfied: an enterprise not reached gave no answer; leave satisfied and rating out")
+    owed = callbacks.pending_for(session, case.id)
+    if owed is None:
+        raise Conflict(f"case {case.tracking_no} has no call-back pending (回访 is owed when a case closes by "
+                       "default, or is in the sample of confirmed ones)", current_status=case.status)
+    owed.attempts += 1
+    if not body.reached:
+        if owed.attempts >= callbacks.ATTEMPTS:
+            owed.state, owed.answered_at = callbacks.UNREACHED, now
+        return "called_back", {"reached": False, "attempt": owed.attempts, "state": owed.state,
+                               "comment": body.comment}
+    owed.state, owed.answered_at = callbacks.DONE, now
+    owed.satisfied, owed.rating, owed.comment = body.satisfied, body.rating, body.comment
+    if body.satisfied:
+        return "called_back", {"reached": True, "satisfied": True, "rating": body.rating, "comment": body.comment,
+                               "attempt": owed.attempts}
+    return "reopened", {**reopen(session, rt, case, now), "rating": body.rating, "comment": body.comment,
+                        "by": "callback"}
 
 
 def _escalate(session, rt, case, body, now, p):
@@ -564,7 +597,7 @@ _APPLY = {
     "accept": _accept, "comment": _comment, "request-info": _request_info, "supplement": _supplement,
     "resolve": _resolve, "confirm": _confirm, "escalate": _escalate, "extend": _extend,
     "approve-extension": _approve_extension, "object": _object, "reassign": _reassign, "withdraw": _withdraw,
-    "mark-duplicate": _mark_duplicate, "feedback": _feedback,
+    "mark-duplicate": _mark_duplicate, "feedback": _feedback, "callback": _callback,
 }
 assert set(_APPLY) == set(machine.TRANSITIONS)
 
@@ -581,6 +614,7 @@ def close_unconfirmed(session: Session, rt: Runtime, now: datetime, limit: int =
         case.supervision_next_at = None
         case.version += 1
         case.updated_at = now
-        record(session, case, "closed", "system", now, {"satisfied": None, "by_default": True})
+        callbacks.owe(session, rt, case, now, "by_default")  # nobody answered: someone calls (回访)
+        record(session, case, "closed", "system", now, {"satisfied": None, "by_default": True, "callback": "by_default"})
     return [c.tracking_no for c in rows]
 

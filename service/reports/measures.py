@@ -284,9 +284,10 @@ def _fold(counts: dict, sums: dict, row) -> None:
         counts[_PLAIN[kind]] += n
     if kind in ("accepted", "resolved") and row["on_time"]:
         counts[f"{kind}_on_time"] += n
-    if kind in ("closed", "reopened") and row["satisfied"] is not None:
+    # an answer on satisfaction: a confirmation (closed or reopened), or a reached call-back (回访)
+    if kind in ("closed", "reopened", "called_back") and row["satisfied"] is not None:
         counts["confirmations"] += n
-        counts["satisfied"] += n if kind == "closed" and row["satisfied"] else 0
+        counts["satisfied"] += n if kind in ("closed", "called_back") and row["satisfied"] else 0
         sums["rating_sum"] += int(row["rating_sum"] or 0)
         sums["rating_n"] += int(row["rating_n"] or 0)
     if kind == "escalated" and row["tier"] in (2, 3, 4, 5):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from ..accounts import service as accounts
 from ..accounts.models import Account, WebSession
 from ..auth.limits import Rate
+from .. import callbacks
 from ..cases import machine, service as cases
 from ..cases.schemas import ACTION_BODIES, CaseSubmission
 from ..deps import db, runtime
@@ -204,6 +206,23 @@ def case_rows(request: Request, session: Session = Depends(db), rt: Runtime = De
     return _page(request, "cases_table.html", signed=signed, **context)
 
 
+@router.get("/app/callbacks")
+def callback_list(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    """回访清单: the call-backs an officer owes (an admin: all), oldest owed first; each case's page
+    records the call."""
+    from ..callbacks.api import callbacks as owed
+
+    me, ws = _me(request, session)
+    p = accounts.principal_of(me)
+    if p.role not in ("officer", "admin"):
+        return _page(request, "not_found.html", 404, signed=(me, ws))
+    rows = owed(session, p, state="pending", after=None, limit=200)["items"]
+    for r in rows:
+        r["due"] = words.local(rt, datetime.fromisoformat(r["due_at"]))
+        r["why"] = "逾期未确认、默认办结" if r["reason"] == "by_default" else "满意确认抽样"
+    return _page(request, "callbacks.html", signed=(me, ws), rows=rows)
+
+
 @router.get("/app/dashboard")
 def dashboard(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
     """绩效看板: this month's figures in the reader's scope (the reports' own rules of who reads
@@ -329,7 +348,8 @@ def _case_view(case_id: int, request: Request, session: Session, rt: Runtime, er
                  due=words.local(rt, case.due_at), timeline=timeline, error=error, paused=case.status in machine.PAUSED,
                  overdue=case.due_at is not None and case.due_at < now and case.status in machine.RUNNING,
                  actions=[words.ACTION_FORMS[t.action] for t in machine.offered(case.status, rel)
-                          if t.action in words.ACTION_FORMS])
+                          if t.action in words.ACTION_FORMS
+                          and (t.action != "callback" or callbacks.pending_for(session, case.id) is not None)])
 
 
 @router.post("/app/cases/{case_id}/files")

@@ -19,7 +19,7 @@ EVENTS = {"submitted": "提交诉求", "routed": "自动分办", "accepted": "�
           "reassigned": "重新分办", "withdrawn": "撤回", "duplicated": "重复件", "assigned": "交办",
           "carried_over": "结转下次会议", "warned": "临期提醒", "reminded": "督办提醒", "auto_closed": "默认办结",
           "deadline_recounted": "时限按正式日历调整", "deadline_confirmed": "时限按正式日历确认",
-          "fed_back": "报送办理情况"}
+          "fed_back": "报送办理情况", "called_back": "回访"}
 NOTICES = {"submitted": "诉求已提交，已按规则分办到承办部门。", "done": "已办理。",
            "minutes": "会议纪要已记录，各项决定已落实到案件。", "approved": "已通过，企业账号已开通。",
            "refused": "已不予通过。", "reloaded": "规则已重新加载并生效。", "redriven": "已重新投递。",
@@ -47,6 +47,11 @@ ACTION_FORMS: dict[str, dict[str, Any]] = {
         {"name": "co_departments", "label": "协办部门（可多选）", "kind": "departments"}]},
     "extend": {"action": "extend", "label": "申请延期", "fields": [
         {"name": "until", "label": "延至", "kind": "moment"}, {"name": "reason", "label": "延期理由", **_TEXT}]},
+    "callback": {"action": "callback", "label": "记录回访结果", "fields": [
+        {"name": "reached", "label": "是否联系上企业", "kind": "choice", "choices": [("1", "已联系上"), ("0", "未联系上")]},
+        {"name": "satisfied", "label": "企业是否满意", "kind": "choice",
+         "choices": [("", "（未联系上时不填）"), ("1", "满意"), ("0", "不满意（重办）")]},
+        {"name": "comment", "label": "回访记录", **_TEXT}]},
     "feedback": {"action": "feedback", "label": "报送办理情况（回执）", "fields": [
         {"name": "progress", "label": "办理情况", **_TEXT}, {"name": "next_step", "label": "下一步工作", **_TEXT},
         {"name": "contact", "label": "承办人", **_TEXT}, {"name": "phone", "label": "联系电话", **_TEXT}]},
@@ -63,6 +68,9 @@ def action_body(action: str, form: dict[str, Any], tz) -> dict[str, Any]:
     if action == "confirm":
         body["satisfied"] = body["satisfied"] == "1"
         body["rating"] = int(body["rating"]) if body["rating"].isdigit() else None
+    if action == "callback":
+        body = {"reached": body["reached"] == "1", "comment": body["comment"] or None,
+                **({"satisfied": body["satisfied"] == "1"} if body["satisfied"] in ("0", "1") else {})}
     if action == "feedback":
         body = {k: v for k, v in body.items() if v or k == "progress"}
     if action == "approve-extension":

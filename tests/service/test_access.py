@@ -24,7 +24,7 @@ def matrix() -> dict[str, dict[str, str]]:
 
 MATRIX = matrix()
 ACTIONS = ["accept", "comment", "request-info", "supplement", "resolve", "confirm", "escalate", "extend",
-           "approve-extension", "object", "reassign", "withdraw", "mark-duplicate", "feedback"]
+           "approve-extension", "object", "reassign", "withdraw", "mark-duplicate", "feedback", "callback"]
 BODIES = {
     "accept": {}, "comment": {"text": "备注"}, "request-info": {"text": "请补充材料"}, "supplement": {"text": "已补充"},
     "resolve": {"resolution": "已办结"}, "confirm": {"satisfied": True, "rating": 4}, "escalate": {"reason": "升级"},
@@ -32,15 +32,16 @@ BODIES = {
     "reassign": {"lead_department": "natural-resources", "co_departments": ["financial-regulation"]},
     "withdraw": {"reason": "撤回"},
     "mark-duplicate": {"of": 1},
-    "feedback": {"progress": "已协调不动产登记中心，材料已受理"},  # the access test names a real original of E's (test_case_actions)
+    "feedback": {"progress": "已协调不动产登记中心，材料已受理"},
+    "callback": {"reached": True, "satisfied": True, "rating": 5, "comment": "企业表示满意"},  # the access test names a real original of E's (test_case_actions)
 }
 # what must happen first (as admin) so the action is allowed by status
 BEFORE = {"request-info": ["accept"], "resolve": ["accept"], "supplement": ["accept", "request-info"],
-          "confirm": ["accept", "resolve"], "approve-extension": ["accept", "extend"]}
+          "confirm": ["accept", "resolve"], "approve-extension": ["accept", "extend"], "callback": ["accept", "resolve"]}
 
 
 def test_the_document_covers_every_endpoint_and_action():
-    assert len(MATRIX) == 37 + len(ACTIONS)
+    assert len(MATRIX) == 38 + len(ACTIONS)
     for action in ACTIONS:
         assert f"POST /v1/cases/{{id}}/{action}" in MATRIX
 
@@ -78,6 +79,12 @@ def test_case_actions(world, action):
         body = extend_body(case) if action == "extend" else BODIES.get(action)
         if action == "mark-duplicate":  # of E's earlier case on the same matter (land's, O's)
             body = {"of": world.submit()["id"]}
+        if action == "callback":  # closed by default when nobody confirmed: a call-back is owed (回访)
+            from service.cases.service import close_unconfirmed
+
+            with world.rt.session() as s:
+                close_unconfirmed(s, world.rt, world.rt.clock() + timedelta(days=30))
+                s.commit()
         r = world.client.post(f"/v1/cases/{case['id']}/{action}", json=body, headers=world.h(who))
         got[who] = outcome(r.status_code)
         assert r.status_code < 500
@@ -171,6 +178,7 @@ def test_enterprises_directory_routing_and_keys(world):
             "GET /v1/routing/rules": lambda: world.client.get("/v1/routing/rules", headers=h),
             "POST /v1/routing/reload": lambda: world.client.post("/v1/routing/reload", headers=h),
             "GET /v1/notifications": lambda: world.client.get("/v1/notifications", headers=h),
+            "GET /v1/callbacks": lambda: world.client.get("/v1/callbacks", headers=h),
             "POST /v1/notifications/{id}/redeliver": lambda: world.client.post(
                 f"/v1/notifications/{dead}/redeliver", headers=h),
         }

@@ -21,7 +21,7 @@ ILLEGAL = [(a, s) for a, t in machine.TRANSITIONS.items() for s in machine.STATU
 
 def test_the_table_is_the_whole_story():
     assert set(machine.TRANSITIONS) == set(BODIES) | {"extend"}
-    assert len(ILLEGAL) == 54  # a change to the table shows up here
+    assert len(ILLEGAL) == 59  # a change to the table shows up here
     for t in machine.TRANSITIONS.values():
         assert t.sources <= set(machine.STATUSES) and t.who <= set(machine.RELATIONS)
         assert t.target is None or t.target in machine.STATUSES

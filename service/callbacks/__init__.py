@@ -1,0 +1,55 @@
+"""回访: every closure followed up by a call to the enterprise.
+
+A case that closes by default (the enterprise did not answer within the confirmation window)
+always owes a call-back; a case the enterprise confirmed as satisfied owes one when it falls in the
+sample (``CLOSEDLOOP_CALLBACK_SAMPLE``, a fraction; 0.2 by default). Which confirmed cases are
+sampled is decided by the tracking number's hash, not by chance: the same case is always in or
+out, so a replayed closure never samples differently. The call-back is owed in the same
+transaction as the closure, due ``CALLBACK_WITHIN`` working days later, on the list of the
+case's chief service officer.
+
+The officer records what the call found (``POST /v1/cases/{id}/callback``, an action of the
+state machine's table): not reached — the attempt counts and the call-back stays on the list,
+until :data:`ATTEMPTS` attempts give it up (``unreached``); reached and satisfied — done; reached
+and not satisfied — the case reopens one tier up exactly as an unsatisfied confirmation does
+(重办). A reached call-back is an answer in the satisfaction figures (满意率): satisfied as a
+``called_back`` fact, unsatisfied as the reopening's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from routing_rules.language import Duration
+
+from .models import Callback
+
+ATTEMPTS = 3
+CALLBACK_WITHIN = Duration(3, "working_days")
+PENDING, DONE, UNREACHED = "pending", "done", "unreached"
+
+
+def sampled(tracking_no: str, rate: float) -> bool:
+    """Is this confirmed case in the call-back sample? The same answer every time for one case."""
+    if rate <= 0:
+        return False
+    bucket = int.from_bytes(hashlib.sha256(tracking_no.encode()).digest()[:4], "big") % 10_000
+    return bucket < rate * 10_000
+
+
+def owe(session: Session, rt, case, now: datetime, reason: str) -> Callback:
+    """A call-back owed for ``case`` (in the closing transaction)."""
+    due, _ = rt.calendar.after(now, CALLBACK_WITHIN)
+    row = Callback(case_id=case.id, reason=reason, officer_id=case.officer_id, district=case.district,
+                   state=PENDING, created_at=now, due_at=due, attempts=0)
+    session.add(row)
+    return row
+
+
+def pending_for(session: Session, case_id: int) -> Callback | None:
+    return session.scalar(select(Callback).where(Callback.case_id == case_id, Callback.state == PENDING)
+                          .order_by(Callback.id.desc()).limit(1).with_for_update())
