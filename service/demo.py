@@ -141,7 +141,21 @@ def load(rt: Runtime, session: Session) -> bool:
             stories[i](case)
         clock.advance(hours=2)
     _meetings_held(session, drt, clock(), since=utcnow() - timedelta(days=5))
+    _called_back(session, drt, do)
     return True
+
+
+def _called_back(session: Session, rt: Runtime, do) -> None:
+    """回访 in the demo: of the season's call-backs, one answered satisfied, one not reached yet,
+    one unsatisfied (the case reopened one tier up); the rest wait on the officers' lists."""
+    from .callbacks.models import Callback
+    from .cases.schemas import CallbackBody
+
+    owed = list(session.scalars(select(Callback).where(Callback.state == "pending").order_by(Callback.id).limit(3)))
+    for row, body in zip(owed, [CallbackBody(reached=True, satisfied=True, rating=5, comment="企业表示问题已解决，很满意"),
+                                CallbackBody(reached=False, comment="电话无人接听，明天再打"),
+                                CallbackBody(reached=True, satisfied=False, rating=2, comment="企业称问题仍未解决")]):
+        do(session.get(Case, row.case_id), "callback", body)
 
 
 def _enterprises(session: Session, rng: random.Random, now: datetime) -> list[Enterprise]:
