@@ -117,6 +117,19 @@ class MeetingSeries(_Entry):
     # first character and 企督
     sheet_prefix: str | None = Field(None, pattern=r"^[\u4e00-\u9fff]{1,6}$")
     channels: tuple[Channel, ...] = Field((), description="how the series' secretary is reached")
+    # what its documents carry (版头、版记; meetings/masthead.py gives the defaults where silent)
+    office: str | None = Field(None, max_length=60, description="the issuing office (发文机关, 督办机关)")
+    place: str | None = Field(None, max_length=60, description="会议地点")
+    chair: str | None = Field(None, max_length=60, description="主持人")
+    attending: tuple[str, ...] | None = Field(None, description="出席单位 (default: the units of the items)")
+    observers: tuple[str, ...] | None = Field(None, description="列席单位")
+    recorder: str | None = Field(None, max_length=30, description="记录人 (default: who recorded the minutes)")
+    signer: str | None = Field(None, max_length=30, description="签发人")
+    contact: str | None = Field(None, max_length=30, description="联系人")
+    phone: str | None = Field(None, pattern=r"^[0-9()\-+ ]{5,30}$", description="联系电话")
+    distribution: tuple[str, ...] | None = Field(None, description="分送 (default: the attending units)")
+    copy_to: tuple[str, ...] | None = Field(None, description="抄送")
+    minutes_per_item: int = Field(10, ge=1, le=120, description="每项汇报时间（分钟）")
 
 
 class Officer(_Entry):

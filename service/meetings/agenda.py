@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from ..directory import Directory
+from .masthead import Masthead, masthead
 
 KEY_PROJECT = {"provincial": (2, "省重点项目"), "municipal": (1, "市重点项目")}
 NOTE_EVENTS = {
@@ -105,6 +106,7 @@ class Agenda(BaseModel):
     carried_over: int
     groups: list[Group]
     figures: Figures | None = None
+    masthead: Masthead | None = None  # 版头、版记: office, place, chair, attending… (masthead.py)
 
 
 @dataclass
@@ -141,7 +143,9 @@ def assemble(sitting, series, files: list[CaseFile], directory: Directory, now: 
         for item in group.items:
             seq += 1
             item.seq = seq
+    units = [u for i in items for u in ([i.lead] if i.lead else []) + list(i.co)]
     return Agenda(
+        masthead=masthead(directory, series, units),
         sitting_id=sitting.id, series=series.key, series_name=series.name, tier=series.tier,
         tier_name=names.tiers.get(series.tier, ""), number=sitting.number, title=title_of(series.name, sitting.number),
         starts_at=sitting.starts_at, agenda_closes_at=sitting.agenda_closes_at, status=sitting.status,

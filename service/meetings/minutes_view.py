@@ -16,6 +16,7 @@ from ..enterprises.models import Enterprise
 from ..errors import NotFound
 from ..runtime import Runtime
 from .agenda import title_of
+from .masthead import Masthead, category, feedback_requirement, masthead
 from .models import Assignment, Minutes
 from .service import series_of
 
@@ -50,6 +51,15 @@ class Sheet(BaseModel):
     progress: list[str]
     status: str
     closed: bool
+    # 督办单's own fields (masthead.py): who supervises, how urgently, who signed when, how to report
+    office: str = ""
+    category: str = ""
+    signer: str = ""
+    signed: str = ""
+    feedback: str = ""
+    contact: str = ""
+    phone: str = ""
+    copy_to: list[str] = []
 
 
 class MinutesView(BaseModel):
@@ -62,6 +72,10 @@ class MinutesView(BaseModel):
     summary: str
     decisions: list[DecisionLine]
     sheets: list[Sheet]
+    # 纪要's own fields: its issue number in the series' year (第N期), the masthead, the issue date
+    issue_no: int = 1
+    issued: str = ""
+    masthead: Masthead | None = None
 
 
 def view(session: Session, rt: Runtime, sitting: Sitting) -> MinutesView:
@@ -94,6 +108,10 @@ def view(session: Session, rt: Runtime, sitting: Sitting) -> MinutesView:
         for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(list(events))).order_by(CaseEvent.id)):
             events[e.case_id].append(e)
     year = sitting.starts_at.astimezone(tz).year
+    units = [departments.get(k, k) for c in cases.values() for k in [c.lead_department, *c.co_departments] if k]
+    head = masthead(rt.directory, series, units, _recorder(minutes.recorded_by))
+    issued = minutes.recorded_at.astimezone(tz).strftime("%Y年%m月%d日")
+    issue_no = _issue_number(session, sitting, tz)
     sheets = []
     for a in assignments:
         case = cases[a.case_id]
@@ -119,11 +137,27 @@ def view(session: Session, rt: Runtime, sitting: Sitting) -> MinutesView:
             requirement=a.requirement, lead=departments.get(a.lead_department, a.lead_department),
             co=[departments.get(c, c) for c in a.co_departments], leader=a.leader, handler=a.handler,
             deadline=a.due_at.astimezone(tz).strftime("%Y年%m月%d日"), progress=progress[-5:], status=status,
-            closed=closed))
+            closed=closed, office=head.office, category=category(case), signer=head.signer, signed=issued,
+            feedback=feedback_requirement(rt.settings.supervision_interval, head.office), contact=head.contact,
+            phone=head.phone, copy_to=head.copy_to))
     return MinutesView(sitting_id=sitting.id, title=title, held=_local(sitting.starts_at, rt),
                        recorded=_local(minutes.recorded_at, rt), recorded_by=minutes.recorded_by,
                        attendees=minutes.body.get("attendees", ""), summary=minutes.body.get("summary", ""),
-                       decisions=lines, sheets=sheets)
+                       decisions=lines, sheets=sheets, issue_no=issue_no, issued=issued, masthead=head)
+
+
+def _issue_number(session: Session, sitting: Sitting, tz) -> int:
+    """纪要期号: the minutes of this series this year, counted up to this sitting's (第N期)."""
+    year = sitting.starts_at.astimezone(tz).year
+    starts = [s for (s,) in session.execute(
+        select(Sitting.starts_at).join(Minutes, Minutes.sitting_id == Sitting.id)
+        .where(Sitting.series_key == sitting.series_key, Sitting.starts_at <= sitting.starts_at))]
+    return sum(1 for s in starts if s.astimezone(tz).year == year)
+
+
+def _recorder(actor: str | None) -> str | None:
+    """Who recorded the minutes, as a name on paper: the account or key's own part (secretary:x → x)."""
+    return actor.split(":", 1)[-1] if actor else None
 
 
 def _local(ts: datetime, rt: Runtime) -> str:

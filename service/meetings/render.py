@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from ..textsafe import markdown_text as md
 from .agenda import Agenda, Item
+from .masthead import RECEIPT_FIELDS
 from .minutes_view import MinutesView, Sheet
 
 CN_NUM = "一二三四五六七八九十"
@@ -64,10 +65,34 @@ def history_lines(item: Item, tz: ZoneInfo) -> list[str]:
 
 # ---------------------------------------------------------------------------- agenda: Markdown
 # Every piece of text that is not our own goes through md(): see service/textsafe.py.
+def agenda_head(a: Agenda, tz: ZoneInfo) -> list[str]:
+    """版头: time, place, chair, attending and sitting-in units — one line each, in every format."""
+    m = a.masthead
+    time = (f"会议时间：{when(a.starts_at, tz)}　议程截止：{when(a.agenda_closes_at, tz)}"
+            f"{'（已截止）' if a.published else '（草稿，截止前仍会变化）'}")
+    if m is None:  # an agenda made without its series (a test's): the time alone
+        return [time]
+    return [time, f"会议地点：{m.place}", f"主持人：{m.chair}", f"出席单位：{'、'.join(m.attending) or '（按议题确定）'}",
+            f"列席单位：{'、'.join(m.observers) or '无'}"]
+
+
+def agenda_foot(a: Agenda, tz: ZoneInfo) -> list[str]:
+    """版记: contact, and who issued it when (印发)."""
+    m = a.masthead
+    if m is None:
+        return []
+    issued = a.agenda_closes_at if a.published else a.generated_at
+    return [f"联系人：{m.contact}" + (f"　联系电话：{m.phone}" if m.phone else ""),
+            f"{m.office}　{issued.astimezone(tz):%Y年%m月%d日}印发"]
+
+
+def reporter(a: Agenda, i) -> str:
+    """汇报单位 and the time allotted to an item."""
+    return f"{i.lead or '首席服务官'}" + (f"（{a.masthead.minutes_per_item}分钟）" if a.masthead else "")
+
+
 def agenda_markdown(a: Agenda, tz: ZoneInfo) -> str:
-    out = [f"# {md(a.title)}议程", "",
-           f"会议时间：{when(a.starts_at, tz)}　议程截止：{when(a.agenda_closes_at, tz)}"
-           f"{'（已截止）' if a.published else '（草稿，截止前仍会变化）'}", "",
+    out = [f"# {md(a.title)}议程", ""] + [md(line) + "  " for line in agenda_head(a, tz)] + ["",
            f"共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。", ""]
     if a.figures is not None:
         out += [md(a.figures.sentence()), ""]
@@ -84,8 +109,10 @@ def agenda_markdown(a: Agenda, tz: ZoneInfo) -> str:
                     "", f"- 问题简述：{md(i.problem)}", f"- 所在地：{md(i.district)}；逾期 {i.overdue_days} 天"
                     + (f"；涉及金额 {wan(i.amount)} 万元" if i.amount is not None else ""),
                     f"- 牵头单位：{md(i.lead or '待明确')}" + (f"；协办单位：{md('、'.join(i.co))}" if i.co else ""),
+                    f"- 汇报单位：{md(reporter(a, i))}",
                     "- 办理经过："] + [f"  - {md(line)}" for line in history_lines(i, tz)] + [
                     f"- 提请会议研究：{md(i.ask)}", ""]
+    out += ["---", ""] + [md(line) + "  " for line in agenda_foot(a, tz)]
     return "\n".join(out)
 
 
@@ -99,9 +126,8 @@ th{background:#eee}.flag{color:#a00}.small{font-size:90%}"""
 def agenda_html(a: Agenda, tz: ZoneInfo) -> str:
     e = html.escape
     parts = [f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>{e(a.title)}议程</title>"
-             f"<style>{_CSS}</style></head><body>", f"<h1>{e(a.title)}议程</h1>",
-             f"<p>会议时间：{e(when(a.starts_at, tz))}　议程截止：{e(when(a.agenda_closes_at, tz))}"
-             f"{'（已截止）' if a.published else '（草稿）'}</p>",
+             f"<style>{_CSS}</style></head><body>", f"<h1>{e(a.title)}议程</h1>"] + [
+             f"<p>{e(line)}</p>" for line in agenda_head(a, tz)] + [
              f"<p>共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。</p>"]
     if a.figures is not None:
         parts.append(f"<p class='figures'>{e(a.figures.sentence())}</p>")
@@ -114,8 +140,9 @@ def agenda_html(a: Agenda, tz: ZoneInfo) -> str:
                 f"<tr><td>{i.seq}</td><td>{e(i.tracking_no)}</td><td>{e(i.enterprise)}：{e(i.matter)}"
                 f"<span class='flag'>{e(flags(i))}</span></td><td class='small'>{e(i.problem)}</td>"
                 f"<td class='small'>{history}</td><td>{i.overdue_days}</td><td>{wan(i.amount)}</td>"
-                f"<td>{e(units(i))}</td><td>{e(i.ask)}</td></tr>")
+                f"<td>{e(units(i))}<br><span class='small'>汇报：{e(reporter(a, i))}</span></td><td>{e(i.ask)}</td></tr>")
         parts.append("</table>")
+    parts.append("<hr>" + "".join(f"<p class='small'>{e(line)}</p>" for line in agenda_foot(a, tz)))
     parts.append("</body></html>")
     return "".join(parts)
 
@@ -244,17 +271,20 @@ def _bytes(doc) -> bytes:
 def agenda_docx(a: Agenda, tz: ZoneInfo) -> bytes:
     doc = _document(landscape=True)
     _title(doc, f"{a.title}议程")
-    doc.add_paragraph(f"会议时间：{when(a.starts_at, tz)}　议程截止：{when(a.agenda_closes_at, tz)}"
-                      f"{'（已截止）' if a.published else '（草稿）'}")
+    for line in agenda_head(a, tz):
+        doc.add_paragraph(line)
     doc.add_paragraph(f"共 {a.total} 项，其中上次会议结转 {a.carried_over} 项。")
     if a.figures is not None:
         doc.add_paragraph(a.figures.sentence())
     for gi, g in enumerate(a.groups, 1):
         doc.add_heading(f"{cn_index(gi)}、{g.name}（{len(g.items)} 项）", level=1)
         rows = [[str(i.seq), i.tracking_no, f"{i.enterprise}：{i.matter}{flags(i)}", i.problem,
-                 "\n".join(history_lines(i, tz)), str(i.overdue_days), wan(i.amount), units(i), i.ask]
+                 "\n".join(history_lines(i, tz)), str(i.overdue_days), wan(i.amount),
+                 f"{units(i)}\n汇报：{reporter(a, i)}", i.ask]
                 for i in g.items]
         _table(doc, AGENDA_COLUMNS, rows, [1.0, 2.6, 3.6, 4.2, 6.0, 1.4, 1.6, 2.6, 3.2])
+    for line in agenda_foot(a, tz):
+        doc.add_paragraph(line)
     return _bytes(doc)
 
 
@@ -263,28 +293,56 @@ def agenda_json(a: Agenda) -> dict:
 
 
 # ---------------------------------------------------------------------------- minutes and sheets
-SHEET_FIELDS = [("编号", "number"), ("事项", "matter"), ("工作要求", "requirement"), ("责任单位", "units"),
-                ("责任领导", "leader"), ("经办人", "handler"), ("办结时限", "deadline"), ("办理进展", "progress"),
-                ("状态", "status")]
+SHEET_FIELDS = [("编号", "number"), ("督办机关", "office"), ("督办类别", "category"), ("事项", "matter"),
+                ("工作要求", "requirement"), ("责任单位", "units"), ("责任领导", "leader"), ("经办人", "handler"),
+                ("办结时限", "deadline"), ("反馈要求", "feedback"), ("办理进展", "progress"), ("状态", "status"),
+                ("签发", "signed"), ("联系人", "contact"), ("抄送", "copy_to")]
 
 
 def _sheet_values(s: Sheet) -> dict[str, str]:
-    return {"number": s.number, "matter": f"{s.tracking_no} {s.enterprise}：{s.matter}", "requirement": s.requirement,
+    return {"number": s.number, "office": s.office, "category": s.category,
+            "matter": f"{s.tracking_no} {s.enterprise}：{s.matter}", "requirement": s.requirement,
             "units": s.lead + (f"（牵头）；{'、'.join(s.co)}（配合）" if s.co else "（牵头）"),
-            "leader": s.leader or "", "handler": s.handler or "", "deadline": s.deadline,
-            "progress": "\n".join(s.progress) or "尚无进展记录", "status": s.status}
+            "leader": s.leader or "", "handler": s.handler or "", "deadline": s.deadline, "feedback": s.feedback,
+            "progress": "\n".join(s.progress) or "尚无进展记录", "status": s.status,
+            "signed": f"{s.signer}　{s.signed}", "contact": s.contact + (f"　电话：{s.phone}" if s.phone else ""),
+            "copy_to": "、".join(s.copy_to)}
+
+
+def receipt_lines(s: Sheet) -> list[str]:
+    """回执: the form the responsible unit returns (or reports in the system)."""
+    return [f"督办单编号：{s.number}　责任单位：{s.lead}"] + [f"{name}：" for name in RECEIPT_FIELDS]
+
+
+def minutes_head(m: MinutesView) -> list[str]:
+    """纪要's masthead (版头): issue number, issuing office, date; then who met where."""
+    h = m.masthead
+    if h is None:
+        return [f"会议时间：{m.held}"]
+    return [f"第{m.issue_no}期", f"{h.office}　{m.issued}", f"会议时间：{m.held}　会议地点：{h.place}",
+            f"主持人：{h.chair}", f"出席单位：{m.attendees or '、'.join(h.attending) or '（见议定事项）'}",
+            f"列席单位：{'、'.join(h.observers) or '无'}", f"记录人：{h.recorder}"]
+
+
+def minutes_foot(m: MinutesView) -> list[str]:
+    """版记: who signed, to whom it goes, when it was issued."""
+    h = m.masthead
+    if h is None:
+        return []
+    return [f"签发：{h.signer}", f"分送：{'、'.join(h.distribution) or '参会单位'}", f"抄送：{'、'.join(h.copy_to)}",
+            f"{h.office}　{m.issued}印发"]
 
 
 def minutes_markdown(m: MinutesView) -> str:
-    out = [f"# {md(m.title)}纪要", "", f"会议时间：{md(m.held)}　记录时间：{md(m.recorded)}", ""]
-    if m.attendees:
-        out += [f"参会单位：{md(m.attendees)}", ""]
+    out = [f"# {md(m.title)}纪要", ""] + [md(line) + "  " for line in minutes_head(m)] + [
+           "", f"记录时间：{md(m.recorded)}", ""]
     if m.summary:
         out += [md(m.summary), ""]
     out += ["## 议定事项", ""]
     for n, d in enumerate(m.decisions, 1):
         out.append(f"{cn_index(n)}、{md(d.tracking_no)} {md(d.enterprise)}：{md(d.matter)}。{md(d.text)}")
         out.append("")
+    out += ["---", ""] + [md(line) + "  " for line in minutes_foot(m)] + [""]
     if m.sheets:
         out += ["## 督办事项", ""] + [supervision_markdown_one(s) for s in m.sheets]
     return "\n".join(out)
@@ -295,7 +353,9 @@ def supervision_markdown_one(s: Sheet) -> str:
     if s.progress:  # an entry a line; line breaks inside an entry are folded by md()
         cells["progress"] = "<br>".join(md(p) for p in s.progress)
     rows = "\n".join(f"| {label} | {cells[key]} |" for label, key in SHEET_FIELDS)
-    return f"### 督办单 {md(s.number)}\n\n| 项目 | 内容 |\n|---|---|\n{rows}\n"
+    receipt = "\n".join(f"- {md(line)}" for line in receipt_lines(s)[1:])
+    return (f"### 督办单 {md(s.number)}\n\n| 项目 | 内容 |\n|---|---|\n{rows}\n\n"
+            f"#### 回执\n\n{md(receipt_lines(s)[0])}\n\n{receipt}\n")
 
 
 def supervision_markdown(m: MinutesView) -> str:
@@ -305,14 +365,15 @@ def supervision_markdown(m: MinutesView) -> str:
 def minutes_docx(m: MinutesView) -> bytes:
     doc = _document()
     _title(doc, f"{m.title}纪要")
-    doc.add_paragraph(f"会议时间：{m.held}")
-    if m.attendees:
-        doc.add_paragraph(f"参会单位：{m.attendees}")
+    for line in minutes_head(m):
+        doc.add_paragraph(line)
     if m.summary:
         doc.add_paragraph(m.summary)
     doc.add_heading("议定事项", level=1)
     for n, d in enumerate(m.decisions, 1):
         doc.add_paragraph(f"{cn_index(n)}、{d.tracking_no} {d.enterprise}：{d.matter}。{d.text}")
+    for line in minutes_foot(m):
+        doc.add_paragraph(line)
     if m.sheets:
         doc.add_page_break()
         _sheets(doc, m)
@@ -333,3 +394,7 @@ def _sheets(doc, m: MinutesView) -> None:
         doc.add_paragraph(f"{m.title}　{s.number}")
         values = _sheet_values(s)
         _table(doc, ["项目", "内容"], [[label, values[key]] for label, key in SHEET_FIELDS], [3.0, 12.8])
+        doc.add_heading("回执", level=2)
+        lines = receipt_lines(s)
+        doc.add_paragraph(lines[0])
+        _table(doc, ["项目", "填写"], [[line.rstrip("："), ""] for line in lines[1:]], [3.0, 12.8])

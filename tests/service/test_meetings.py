@@ -190,10 +190,12 @@ def test_minutes_flow_back_into_the_cases_once(world, seeded):
     doc = Document(io.BytesIO(docx.content))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "第1次源汇区服务企业周例会纪要" in text and "议定事项" in text
-    (table,) = doc.tables  # one supervision sheet
+    table, receipt = doc.tables  # one supervision sheet, and its 回执
     labels = [row.cells[0].text for row in table.rows]
-    assert labels == ["项目", "编号", "事项", "工作要求", "责任单位", "责任领导", "经办人", "办结时限", "办理进展", "状态"]
-    assert table.rows[-1].cells[1].text.startswith("已销号")
+    assert labels == ["项目", "编号", "督办机关", "督办类别", "事项", "工作要求", "责任单位", "责任领导", "经办人", "办结时限",
+                      "反馈要求", "办理进展", "状态", "签发", "联系人", "抄送"]
+    assert dict((r.cells[0].text, r.cells[1].text) for r in table.rows)["状态"].startswith("已销号")
+    assert [r.cells[0].text for r in receipt.rows][1:3] == ["办理情况", "下一步工作"]
 
 
 def test_a_decision_the_case_cannot_take_is_refused_whole(world, seeded):
