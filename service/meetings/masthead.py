@@ -11,7 +11,7 @@ Defaults (docs/directory.md):
   (tier 2 区/县政府分管负责同志, tier 4 市政府分管副市长, tier 5 市委、市政府主要负责同志);
 - attending units (出席): the lead and co-handling units of the sitting's items; sitting in (列席):
   the chief service officers of the enterprises concerned;
-- recorder: who recorded the minutes; signer: the chair; contact: the series' secretary;
+- recorder and contact: 会议秘书 (the series' secretary, by office); signer: the chair;
 - distribution (分送): the attending units; copy (抄送): the city's leaders' offices.
 
 The sheets' category (督办类别) and their feedback requirement (反馈要求) are decided here too.
@@ -44,7 +44,7 @@ def _scope_name(directory, series) -> str:
     return district.name if district else directory.city.name
 
 
-def masthead(directory, series, units: list[str], recorded_by: str | None = None) -> Masthead:
+def masthead(directory, series, units: list[str]) -> Masthead:
     """The series' document fields; ``units``: the lead and co-handling units of the sitting's items
     (who attends when the directory does not say)."""
     scope = _scope_name(directory, series)
@@ -55,7 +55,7 @@ def masthead(directory, series, units: list[str], recorded_by: str | None = None
     return Masthead(
         office=office, place=series.place or f"{office}会议室", chair=chair, attending=attending,
         observers=list(series.observers) if series.observers is not None else ["相关企业首席服务官"],
-        recorder=series.recorder or recorded_by or "会议秘书", signer=series.signer or chair,
+        recorder=series.recorder or "会议秘书", signer=series.signer or chair,
         contact=series.contact or series.secretary or "会议秘书", phone=series.phone or "",
         distribution=list(series.distribution) if series.distribution is not None else attending,
         copy_to=list(series.copy_to) if series.copy_to is not None else [f"{directory.city.name}委办公室",

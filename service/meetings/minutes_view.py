@@ -109,7 +109,8 @@ def view(session: Session, rt: Runtime, sitting: Sitting) -> MinutesView:
             events[e.case_id].append(e)
     year = sitting.starts_at.astimezone(tz).year
     units = [departments.get(k, k) for c in cases.values() for k in [c.lead_department, *c.co_departments] if k]
-    head = masthead(rt.directory, series, units, _recorder(minutes.recorded_by))
+    # the recorder is a person's name on paper; who pressed the button (an account, a key) is not
+    head = masthead(rt.directory, series, units)
     issued = minutes.recorded_at.astimezone(tz).strftime("%Y年%m月%d日")
     issue_no = _issue_number(session, sitting, tz)
     sheets = []
@@ -153,11 +154,6 @@ def _issue_number(session: Session, sitting: Sitting, tz) -> int:
         select(Sitting.starts_at).join(Minutes, Minutes.sitting_id == Sitting.id)
         .where(Sitting.series_key == sitting.series_key, Sitting.starts_at <= sitting.starts_at))]
     return sum(1 for s in starts if s.astimezone(tz).year == year)
-
-
-def _recorder(actor: str | None) -> str | None:
-    """Who recorded the minutes, as a name on paper: the account or key's own part (secretary:x → x)."""
-    return actor.split(":", 1)[-1] if actor else None
 
 
 def _local(ts: datetime, rt: Runtime) -> str:
