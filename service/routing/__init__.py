@@ -20,3 +20,26 @@ def reload(session, rt, actor: str, request=None) -> list[dict] | None:
     audit.record(session, actor, "rules.reload", rt.rules.current.version, {"previous_version": before},
                  rt.clock(), request)
     return None
+
+
+def objection_rates(session, since) -> dict[str, dict]:
+    """Per routing rule, since ``since``: how many cases it made the lead (or sent to triage) and
+    how many of those the lead objected to (异议) — the event names the rules that sent the case.
+    Read for the admin's rules page: a rule that draws objections is one to look at."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from ..cases.models import Case, CaseEvent
+
+    routed: Counter = Counter()
+    for (routing,) in session.execute(select(Case.routing).where(Case.created_at >= since)):
+        for rule in (routing or {}).get("rules", ()):
+            if rule.get("role") in ("lead", "triage"):
+                routed[rule["id"]] += 1
+    objected: Counter = Counter()
+    for (data,) in session.execute(select(CaseEvent.data).where(CaseEvent.type == "objected", CaseEvent.at >= since)):
+        objected.update(set((data or {}).get("rules", ())))
+    return {rule: {"routed": routed[rule], "objected": objected[rule],
+                   "rate": round(objected[rule] / routed[rule], 4) if routed[rule] else None}
+            for rule in set(routed) | set(objected)}

@@ -201,17 +201,24 @@ def directory_page(request: Request, session: Session = Depends(db), rt: Runtime
 
 
 # ---------------------------------------------------------------------------- rules
-def _rules_page(request, rt, signed, tried=None, text=None, errors=None, status=200):
+def _rules_page(request, rt, signed, tried=None, text=None, errors=None, status=200, session=None):
     rules = rt.rules.current
+    stats = {}
+    if session is not None:  # the objection rate of each rule over the last 90 days (异议率)
+        from datetime import timedelta
+
+        from ..routing import objection_rates
+
+        stats = objection_rates(session, rt.clock() - timedelta(days=90))
     return _page(request, "admin/rules.html", status, signed=signed, sections=SECTIONS, rules=rules,
-                 tried=tried, text=text or {}, errors=errors)
+                 tried=tried, text=text or {}, errors=errors, stats=stats)
 
 
 @router.get("/rules")
 def rules_page(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime),
         notice: str | None = None):
     signed = _admin(request, session)
-    return _not_here(request, session) if signed is None else _rules_page(request, rt, signed)
+    return _not_here(request, session) if signed is None else _rules_page(request, rt, signed, session=session)
 
 
 @router.post("/rules/try")

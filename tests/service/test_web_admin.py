@@ -277,3 +277,21 @@ def test_the_admin_imports_next_years_holiday_notice(officers, tmp_path):
     finally:
         rt.settings = before
         rt.reload_calendar()
+
+
+def test_the_rules_page_shows_each_rules_objection_rate(officers):
+    """异议率 per rule: of the cases a rule made the lead's in the last 90 days, how many the lead
+    objected to (the objection names the rule)."""
+    import re
+
+    client = officers.client
+    first = officers.submit()  # 土地证: the land bureau's rule
+    officers.submit()
+    officers.act(first["id"], "object", "land", {"reason": "不属于本部门职责"})
+    rule = officers.case(first["id"])["routing"]["rules"][-1]["id"]
+    account(officers, "root", "admin")
+    sign_in(client, "root")
+    page = client.get("/app/admin/rules").text
+    row = re.search(rf"<td>{re.escape(rule)}</td>.*?</tr>", page, re.S).group(0)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[-3:] == ["2", "1", "50.0%"], cells
