@@ -297,6 +297,52 @@ def sweep(once: bool, dry_run: bool) -> None:
     click.echo("sweep: " + ", ".join(f"{k} {v}" for k, v in report.counts().items()))
 
 
+@rules.command("suggest")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="a folder for the proposed rule set (a copy of the active one plus 15-suggested.yaml)")
+@click.option("--max-collateral", default=0, show_default=True, type=int,
+              help="how many titles of cases that lead elsewhere a proposed term may occur in")
+def rules_suggest(output: str, max_collateral: int) -> None:
+    """Propose rule edits from the corrections in the database (upheld objections, triage
+    placements), and replay the whole history through the current and the proposed set. Nothing
+    is applied: review the folder, then copy 15-suggested.yaml into the rule set and reload."""
+    import shutil
+    from pathlib import Path
+
+    from routing_rules import load_ruleset
+    from routing_rules.loader import rule_files
+    from routing_rules.suggest import replay, rule_file, suggest
+
+    from .routing import history
+
+    rt = _runtime()
+    current = rt.rules.current
+    with rt.session() as session:
+        cases = history(session)
+    proposals = suggest(current, cases, max_collateral)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    for f in rule_files(rt.settings.rules):
+        shutil.copy(f, out / f.name)
+    corrections = sum(1 for e in cases if e.corrected)
+    if not proposals:
+        click.echo(f"{corrections} correction(s) in {len(cases)} cases; the current rules route every one "
+                   "right or no term can be proposed for them: nothing to suggest")
+        return
+    (out / "15-suggested.yaml").write_text(rule_file(proposals), encoding="utf-8")
+    proposed = load_ruleset(out, rt.directory.vocabulary())
+    r = replay(current, proposed, cases)
+    for p in proposals:
+        click.echo(f"lead {p.department}: title terms {', '.join(p.terms)} (routes {len(p.fixes)} correction(s) right: "
+                   f"{', '.join(p.fixes[:10])})")
+    click.echo(f"\nreplayed {len(cases)} cases: corrections routed right {r.right_before} -> {r.right_after} "
+               f"of {r.corrections}; other cases that would change: {len(r.changed)}")
+    for case_id, before, after in r.changed[:50]:
+        click.echo(f"  {case_id}: {before} -> {after}")
+    click.echo(f"\nproposed set: {out} (15-suggested.yaml); review it, run `closedloop rules test {out}`, then "
+               "copy the file into the rule set and reload")
+
+
 @main.group()
 def holidays() -> None:
     """The calendar's holidays: read the State Council's yearly notice (节假日安排通知), show a year."""

@@ -43,3 +43,39 @@ def objection_rates(session, since) -> dict[str, dict]:
     return {rule: {"routed": routed[rule], "objected": objected[rule],
                    "rate": round(objected[rule] / routed[rule], 4) if routed[rule] else None}
             for rule in set(routed) | set(objected)}
+
+
+def history(session) -> list:
+    """Every case as routing saw it, with the lead it ended with; ``corrected`` when a person named
+    a lead other than routing's (an objection upheld by a reassignment, a triage placement) — the
+    labelled examples of ``closedloop rules suggest``."""
+    from sqlalchemy import select
+
+    from routing_rules import CaseInput
+    from routing_rules.suggest import Example
+
+    from ..cases.models import Case, CaseEvent
+    from ..enterprises.models import Enterprise
+
+    routed: dict[int, str | None] = {}
+    named: dict[int, str] = {}
+    for case_id, kind, data in session.execute(
+            select(CaseEvent.case_id, CaseEvent.type, CaseEvent.data)
+            .where(CaseEvent.type.in_(("routed", "reassigned"))).order_by(CaseEvent.id)):
+        if kind == "routed":
+            routed[case_id] = None if (data or {}).get("needs_triage") else (data or {}).get("lead_department")
+        else:
+            named[case_id] = (data or {}).get("lead_department")
+    out = []
+    rows = session.execute(select(Case.id, Case.tracking_no, Case.title, Case.description, Case.category,
+                                  Case.district, Case.amount, Case.urgency, Case.lead_department,
+                                  Enterprise.key_project_level, Enterprise.whitelisted, Enterprise.industry)
+                           .join(Enterprise, Enterprise.id == Case.enterprise_id).order_by(Case.id))
+    for r in rows:
+        case = CaseInput(title=r.title, description=r.description, category=r.category, district=r.district,
+                         key_project_level=r.key_project_level, whitelisted=r.whitelisted, industry=r.industry,
+                         amount=float(r.amount) if r.amount is not None else None, urgency=r.urgency)
+        lead = named.get(r.id, r.lead_department)
+        out.append(Example(r.tracking_no or str(r.id), case, lead,
+                           corrected=r.id in named and named[r.id] != routed.get(r.id)))
+    return out
