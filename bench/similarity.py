@@ -2,6 +2,7 @@
 speed among 100,000 open cases.
 
     python bench/similarity.py                 # quality on tests/data/similar-cases.jsonl
+    python bench/similarity.py --set tests/data/similar-cases-second.jsonl   # a second set, written apart
     python bench/similarity.py --speed 100000  # the lookup on PostgreSQL with that many open cases
 
 Quality: every pair of demands in the set is a question — "the same problem?" — answered yes
@@ -98,11 +99,12 @@ def tfidf(demands: list[dict], ns: tuple[int, ...], scope: str) -> tuple[tuple, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speed", type=int, default=0, help="open cases for the lookup timing (0: skip)")
+    parser.add_argument("--set", default=str(LABELLED), help="the labelled set (JSON lines with cluster)")
     args = parser.parse_args()
     if args.speed:
         speed(args.speed, [d for p in CORPUS for d in load(p)])
         return
-    demands = load()
+    demands = load(Path(args.set))
     found = pairs(demands)
     same = sum(1 for t, _, _ in found if t)
     print(f"{len(demands)} demands, {len(found)} pairs, {same} of them the same problem")
