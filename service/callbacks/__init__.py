@@ -50,6 +50,29 @@ def owe(session: Session, rt, case, now: datetime, reason: str) -> Callback:
     return row
 
 
+def listed(session: Session, p, state: str = PENDING, after: int | None = None,
+           limit: int = 50) -> tuple[list[dict], int | None]:
+    """The call-backs in ``state`` that ``p`` owes (an officer: its own enterprises'; an admin:
+    all), oldest first, after the id ``after``: (the page, the id to continue after, or None)."""
+    from ..cases.models import Case
+    from ..enterprises.models import Enterprise
+    from ..errors import Forbidden
+
+    if p.role not in ("officer", "admin"):
+        raise Forbidden("the call-back list is the chief service officers' (and the admin's)")
+    q = (select(Callback, Case.tracking_no, Case.title, Enterprise.name).join(Case, Case.id == Callback.case_id)
+         .join(Enterprise, Enterprise.id == Case.enterprise_id).where(Callback.state == state))
+    if p.role == "officer":
+        q = q.where(Callback.officer_id == p.officer_id)
+    if after is not None:
+        q = q.where(Callback.id > after)
+    rows = session.execute(q.order_by(Callback.id).limit(limit + 1)).all()
+    items = [{"id": c.id, "case_id": c.case_id, "tracking_no": no, "title": title, "enterprise": name,
+              "reason": c.reason, "state": c.state, "due_at": c.due_at, "attempts": c.attempts,
+              "satisfied": c.satisfied, "rating": c.rating} for c, no, title, name in rows[:limit]]
+    return items, (items[-1]["id"] if len(rows) > limit else None)
+
+
 def pending_for(session: Session, case_id: int) -> Callback | None:
     return session.scalar(select(Callback).where(Callback.case_id == case_id, Callback.state == PENDING)
                           .order_by(Callback.id.desc()).limit(1).with_for_update())

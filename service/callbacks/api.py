@@ -7,17 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth.principal import Principal
-from ..cases.models import Case
 from ..deps import db, principal
-from ..enterprises.models import Enterprise
-from ..errors import Forbidden
 from ..fields import Id
-from . import PENDING
-from .models import Callback
+from . import PENDING, listed
 
 
 class CallbackOut(BaseModel):
@@ -48,16 +43,5 @@ def callbacks(session: Session = Depends(db), p: Principal = Depends(principal),
               limit: Annotated[int, Query(ge=1, le=200)] = 50):
     """The call-backs owed (回访): an officer's own enterprises' (the admin's: all), oldest owed
     first; ``after`` the last ``id`` of a page for the next."""
-    if p.role not in ("officer", "admin"):
-        raise Forbidden("the call-back list is the chief service officers' (and the admin's)")
-    q = (select(Callback, Case.tracking_no, Case.title, Enterprise.name).join(Case, Case.id == Callback.case_id)
-         .join(Enterprise, Enterprise.id == Case.enterprise_id).where(Callback.state == state))
-    if p.role == "officer":
-        q = q.where(Callback.officer_id == p.officer_id)
-    if after is not None:
-        q = q.where(Callback.id > after)
-    rows = session.execute(q.order_by(Callback.id).limit(limit + 1)).all()
-    items = [{"id": c.id, "case_id": c.case_id, "tracking_no": no, "title": title, "enterprise": name,
-              "reason": c.reason, "state": c.state, "due_at": c.due_at.isoformat(), "attempts": c.attempts,
-              "satisfied": c.satisfied, "rating": c.rating} for c, no, title, name in rows[:limit]]
-    return {"items": items, "next_after": items[-1]["id"] if len(rows) > limit else None}
+    items, next_after = listed(session, p, state, after, limit)
+    return {"items": [{**i, "due_at": i["due_at"].isoformat()} for i in items], "next_after": next_after}

@@ -17,6 +17,9 @@ KINDS = {
     "objected": "objected", "reassigned": "reassigned", "extension_decided": "extended",
     "called_back": "called_back",
 }
+# the events that carry the enterprise's answer on satisfaction: its confirmation (closed or
+# reopened), or what it said on a call-back (回访)
+ANSWERS = ("closed", "reopened", "called_back")
 COLUMNS = ("case_id", "kind", "at", "lead_department", "district", "officer_id", "tier", "theme", "category",
            "on_time", "working_days", "satisfied", "rating")
 
@@ -31,12 +34,12 @@ def fact_for(case, event_type: str, at: datetime, data: dict) -> dict | None:
     lead = data.get("lead_department") if kind == "objected" else case.lead_department
     if kind == "called_back" and not data.get("reached"):
         return None  # not reached: no answer to count
-    satisfied = data.get("satisfied") if kind in ("closed", "reopened", "called_back") else None
+    satisfied = data.get("satisfied") if kind in ANSWERS else None
     return {"case_id": case.id, "kind": kind, "at": at, "lead_department": lead, "district": case.district,
             "officer_id": case.officer_id, "tier": case.tier, "theme": case.theme, "category": case.category,
             "on_time": data.get("on_time") if kind in ("accepted", "resolved") else None,
             "working_days": data.get("working_days") if kind == "resolved" else None,
-            "satisfied": satisfied, "rating": data.get("rating") if kind in ("closed", "reopened", "called_back") else None}
+            "satisfied": satisfied, "rating": data.get("rating") if kind in ANSWERS else None}
 
 
 # the events that change what a case is counted under, and which attribute they set

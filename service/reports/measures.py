@@ -21,7 +21,7 @@ from ..cases import machine
 from ..db import UTCDateTime
 from ..errors import Invalid
 from ..runtime import Runtime
-from . import rollups
+from . import facts, rollups
 
 GROUPS = {"department": "lead_department", "district": "district", "tier": "tier", "officer": "officer_id",
           "theme": "theme", "category": "category", "city": None}
@@ -285,7 +285,7 @@ def _fold(counts: dict, sums: dict, row) -> None:
     if kind in ("accepted", "resolved") and row["on_time"]:
         counts[f"{kind}_on_time"] += n
     # an answer on satisfaction: a confirmation (closed or reopened), or a reached call-back (回访)
-    if kind in ("closed", "reopened", "called_back") and row["satisfied"] is not None:
+    if kind in facts.ANSWERS and row["satisfied"] is not None:
         counts["confirmations"] += n
         counts["satisfied"] += n if kind in ("closed", "called_back") and row["satisfied"] else 0
         sums["rating_sum"] += int(row["rating_sum"] or 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
@@ -14,24 +13,13 @@ from ..cases import service as cases
 from ..deps import db, principal
 from ..errors import Forbidden
 from ..fields import CaseRef
-from .service import similar_open
+from .service import Similar, similar_open
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 
-class SimilarOut(BaseModel):
-    case_id: int
-    tracking_no: str | None
-    title: str
-    enterprise: str
-    district: str
-    lead_department: str | None
-    status: str
-    similarity: float
-
-
 class SimilarList(BaseModel):
-    items: list[SimilarOut]
+    items: list[Similar]
     total: int
 
 
@@ -47,4 +35,4 @@ def similar(case_id: Annotated[CaseRef, Path(description="the case's id, or its 
                         "an enterprise reads its own cases")
     case, _ = cases.load(session, p, cases.case_id_of(session, case_id))
     items, total = similar_open(session, case, p)
-    return {"items": [asdict(s) for s in items], "total": total}
+    return {"items": items, "total": total}

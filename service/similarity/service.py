@@ -9,8 +9,9 @@ one, and a worker that dies mid-batch rolls the batch back into the queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from pydantic import BaseModel
 
 from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session
@@ -50,8 +51,7 @@ def index_queued(rt: Runtime, now: datetime, batch: int = 500) -> int:
         return len(ids)
 
 
-@dataclass(frozen=True)
-class Similar:
+class Similar(BaseModel):
     """An open case that reports the same problem as another (同一问题)."""
 
     case_id: int
@@ -83,7 +83,8 @@ def similar_open(session: Session, case: Case, p: Principal | None = None, limit
     for r in rows:
         score = jaccard(mine, shingles(text_of_search(r.search_text)))
         if score >= THRESHOLD:
-            found.append((Similar(r.id, r.tracking_no, r.title, r.name, r.district, r.lead_department, r.status,
-                                  round(score, 3)), bool(r[-1])))
+            found.append((Similar(case_id=r.id, tracking_no=r.tracking_no, title=r.title, enterprise=r.name,
+                                  district=r.district, lead_department=r.lead_department, status=r.status,
+                                  similarity=round(score, 3)), bool(r[-1])))
     found.sort(key=lambda f: (-f[0].similarity, f[0].case_id))
     return [s for s, seen in found if seen][:limit], len(found)
