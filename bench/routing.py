@@ -47,14 +47,18 @@ def keyword(rng: random.Random, pool: str = POOL) -> str:
     return "".join(rng.choice(pool) for _ in range(rng.choice((2, 3, 3, 4))))
 
 
-def rules_yaml(n_rules: int, rng: random.Random, departments: list[str], inert: int = 0) -> tuple[str, list[str]]:
-    """A rule set shaped like a real one: mostly keyword rules, some combined, a few modifiers."""
+def rules_yaml(n_rules: int, rng: random.Random, departments: list[str], inert: int = 0,
+               evidence: bool = False) -> tuple[str, list[str]]:
+    """A rule set shaped like a real one: mostly keyword rules, some combined, a few modifiers.
+    With ``evidence`` the plain keyword rules are evidence rules (``weight``), weighed together
+    as the Luohe department rules are, with a ``scoring`` section of ask and settled words."""
     lines = [
         "defaults: {sla: std}",
         "sla_policies:",
         "  std:",
         "    tiers: {1: {due: 3 working_days}, 2: {due: 10 working_days}, 3: {due: 7 working_days},",
         "            4: {due: 10 working_days}, 5: {due: 10 working_days}}",
+        "scoring: {asks: [申请, 办理, 希望, 协调, 解决, 尽快], settled: [已取得, 已完成]}" if evidence else "",
         "rules:",
     ]
     words: list[str] = []
@@ -75,6 +79,9 @@ def rules_yaml(n_rules: int, rng: random.Random, departments: list[str], inert: 
             when = f"{{keywords: {{field: title, all: [{kws[0]}, {kws[1]}], any: [{', '.join(kws[2:])}]}}}}"
         else:
             when = f"{{keywords: {{any: [{', '.join(kws)}]}}}}"
+            if evidence:
+                lines.append(f"  - {{id: r{i}, description: d, weight: 1, when: {when}, then: {{lead: {dept}}}}}")
+                continue
         lines.append(f"  - {{id: r{i}, description: d, when: {when}, then: {{lead: {dept}}}}}")
     for i in range(inert):  # rules no generated case can match: they cost only memory
         kws = ", ".join(keyword(rng, INERT) for _ in range(5))
@@ -103,9 +110,10 @@ def best_of(repeat: int, fn) -> float:
     return min(times)
 
 
-def measure(n_rules: int, n_cases: int, length: int, seed: int, vocabulary, inert: int = 0) -> dict:
+def measure(n_rules: int, n_cases: int, length: int, seed: int, vocabulary, inert: int = 0,
+            evidence: bool = False) -> dict:
     rng = random.Random(seed)
-    text, words = rules_yaml(n_rules, rng, sorted(vocabulary.departments), inert)
+    text, words = rules_yaml(n_rules, rng, sorted(vocabulary.departments), inert, evidence)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rules.yaml"
         path.write_text(text, encoding="utf-8")
@@ -125,7 +133,7 @@ def measure(n_rules: int, n_cases: int, length: int, seed: int, vocabulary, iner
     candidates = statistics.mean(len(rules.candidate_rules(c)) for c in cases[:2000])
     triage = sum(route(c).needs_triage for c in cases[:2000]) / min(2000, n_cases)
     return {
-        "rules": f"{n_rules:,} + {inert:,} never hit" if inert else f"{n_rules:,}", "keywords": len(rules.patterns), "length": length,
+        "rules": (f"{n_rules:,} + {inert:,} never hit" if inert else f"{n_rules:,}") + (" evidence" if evidence else ""), "keywords": len(rules.patterns), "length": length,
         "compile_s": min(loads), "per_s": n_cases / routed, "us": routed / n_cases * 1e6,
         "norm_us": norm / n_cases * 1e6, "bare_us": bare / n_cases * 1e6,
         "candidates": candidates, "matched": matched, "triage": triage,
@@ -143,7 +151,8 @@ def main() -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, as the target says
     vocabulary = load_directory().vocabulary()
 
-    runs = [measure(args.rules, args.cases, 200, args.seed, vocabulary)]
+    runs = [measure(args.rules, args.cases, 200, args.seed, vocabulary),
+            measure(args.rules, args.cases, 200, args.seed, vocabulary, evidence=True)]
     if not args.quick:
         runs += [
             measure(100, args.cases, 200, args.seed, vocabulary),
@@ -161,10 +170,10 @@ def main() -> None:
         print(f"| {r['rules']} | {r['keywords']:,} | {r['length']:,} | {r['compile_s']:.3f} | "
               f"{r['per_s']:,.0f} | {r['us']:.1f} | {r['norm_us']:.1f} | {r['bare_us']:.2f} | "
               f"{r['us'] / r['norm_us']:.1f}× | {r['candidates']:.1f} | {r['matched']:.2f} | {r['triage']:.0%} |")
-    main_run = runs[0]
-    ok = main_run["per_s"] >= 20_000 and main_run["compile_s"] < 1.0
     print()
-    print(f"target (≥20,000 decisions/s, compile < 1 s at {args.rules:,} rules): {'met' if ok else 'NOT met'}")
+    for r in runs[:2]:  # first-match rules, and the same rules weighed as evidence
+        ok = r["per_s"] >= 25_000 and r["compile_s"] < 1.0
+        print(f"target (≥25,000 decisions/s, compile < 1 s) at {r['rules']} rules: {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ can skip the rules a case cannot match.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable, Iterable
 
 from .normalize import normalize_keyword
@@ -74,6 +75,10 @@ class Condition:
         """Tokens of which one must be present for this to hold; ``None`` when there are none."""
         return None
 
+    def evidence(self, f: Facts) -> list[tuple[int, int, int]]:
+        """The keyword hits that made this hold, as (pattern id, start, end), for scoring."""
+        return []
+
 
 @dataclass(frozen=True)
 class All(Condition):
@@ -87,6 +92,9 @@ class All(Condition):
 
     def explain(self, f: Facts) -> list[dict]:
         return [w for c in self.items for w in c.explain(f)]
+
+    def evidence(self, f: Facts) -> list[tuple[int, int, int]]:
+        return [h for c in self.items for h in c.evidence(f)]
 
     def describe(self) -> str:
         return "（" + " 且 ".join(c.describe() for c in self.items) + "）"
@@ -108,6 +116,9 @@ class Any_(Condition):
 
     def explain(self, f: Facts) -> list[dict]:
         return [w for c in self.items if c.test(f) for w in c.explain(f)]
+
+    def evidence(self, f: Facts) -> list[tuple[int, int, int]]:
+        return [h for c in self.items if c.test(f) for h in c.evidence(f)]
 
     def describe(self) -> str:
         return "（" + " 或 ".join(c.describe() for c in self.items) + "）"
@@ -232,15 +243,23 @@ class Keywords(Condition):
             if not self._present(f, pid):
                 return False
         if self.any:
-            for pid in self.any:
-                if self._present(f, pid):
-                    return True
-            return False
+            present = self._any_set.intersection(f.hits)
+            if not present:
+                return False
+            if self.field == "text" and not self.not_within:
+                return True
+            return any(self._present(f, pid) for pid in present)
         return True
+
+    @cached_property
+    def _any_set(self) -> frozenset[int]:
+        return frozenset(self.any)
 
     def explain(self, f: Facts) -> list[dict]:
         out = []
-        for pid in dict.fromkeys(self.all + self.any):
+        for pid in self._positive:
+            if pid not in f.hits:
+                continue
             for start, end in self._spans(f, pid):
                 fld = f.field_of(start)
                 offset = start if fld == "title" else start - f.title_len - 1
@@ -250,6 +269,14 @@ class Keywords(Condition):
                     "context": context, "text": f"{FIELD_NAMES[fld]}中出现「{self.words[pid]}」：{context}",
                 })
         return out
+
+    def evidence(self, f: Facts) -> list[tuple[int, int, int]]:
+        hits = f.hits
+        return [(pid, s, e) for pid in self._positive if pid in hits for s, e in self._spans(f, pid)]
+
+    @cached_property
+    def _positive(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(self.all + self.any))
 
     def describe(self) -> str:
         parts = []

@@ -8,7 +8,11 @@
    plus the few rules with no guard, in rule order;
 3. evaluates them in order. A rule marked ``continue`` adds to the decision and evaluation goes
    on; the first other rule that matches decides the lead department (or sends the case to
-   triage) and ends it. For the single-valued fields (tier, SLA policy, theme) the first rule that
+   triage) and ends it. Evidence rules (with a ``weight``) are the exception: every one that
+   matches is pooled, and the pool is weighed (:mod:`routing_rules.scoring`) when evaluation
+   ends — at the first ordinary rule that matches after the pool has something, or at the last
+   rule. A rule before the evidence rules (thanks with no ask → triage) still decides alone, and
+   one after them (the category the enterprise picked) decides only when no evidence was found. For the single-valued fields (tier, SLA policy, theme) the first rule that
    sets one wins, so modifiers placed before the department rules (key projects, cross-department
    cases) take precedence; priority is the highest given; co-departments and tags accumulate.
 
@@ -28,6 +32,7 @@ import ahocorasick_rs
 from .conditions import Condition, Facts
 from .language import TierDeadline
 from .normalize import normalize
+from .scoring import CompiledScoring, DepartmentScore, explain_scores, lead_margin, weigh
 from .vocabulary import PRIORITIES, URGENCIES, Tier, Vocabulary
 
 
@@ -128,6 +133,8 @@ class CompiledRule:
     stop: bool
     file: str
     line: int | None
+    weight: float | None = None  # an evidence rule: weighed with the others, never decides alone
+    asks: frozenset[int] = frozenset()  # of its keywords' pattern ids, those that are the ask
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,8 @@ class Decision:
     rules: tuple[MatchedRule, ...]
     ruleset_version: str
     explanation: str = field(default="", compare=False)
+    # the evidence rules' weighing, best first (empty when an ordinary rule decided)
+    scores: tuple[dict, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         # built by hand: dataclasses.asdict deep-copies every explanation entry, and this runs
@@ -168,6 +177,7 @@ class Decision:
             "rules": [{"id": r.id, "description": r.description, "role": r.role, "why": [dict(w) for w in r.why],
                        "effect": dict(r.effect)} for r in self.rules],
             "ruleset_version": self.ruleset_version, "explanation": self.explanation,
+            "scores": [dict(s) for s in self.scores],
         }
 
 
@@ -196,6 +206,7 @@ class RuleSet:
         vocabulary: Vocabulary,
         files: tuple[str, ...],
         examples: tuple[tuple[Any, str, int | None], ...] = (),
+        scoring: CompiledScoring | None = None,
     ):
         self.version = version
         self.rules = tuple(rules)
@@ -204,6 +215,7 @@ class RuleSet:
         self.vocabulary = vocabulary
         self.files = files
         self.examples = examples
+        self.scoring = scoring or CompiledScoring(frozenset(), frozenset())
         self.patterns = tuple(patterns)
         self._automaton = ahocorasick_rs.AhoCorasick(patterns) if patterns else None
 
@@ -277,19 +289,44 @@ class RuleSet:
         f = self.prepare(case)
         lead: str | None = None
         triage = False
+        matched: list[CompiledRule] = []
+        pooled: list[CompiledRule] = []
+        for index in self._candidates(f):
+            rule = self.rules[index]
+            if not rule.condition.test(f):
+                continue
+            if rule.weight is not None:
+                pooled.append(rule)
+                continue
+            if rule.stop and pooled:
+                break  # what comes after the evidence rules is a fallback for when they found nothing
+            matched.append(rule)
+            if rule.stop:
+                lead, triage = rule.effect.lead, rule.effect.triage
+                break
+
+        scores: list[DepartmentScore] = []
+        margin = 0.0
+        close_co: str | None = None
+        if pooled:
+            scores = weigh(f, pooled, self.scoring)
+            margin = lead_margin(scores)
+            winner = scores[0]
+            if len(scores) > 1 and margin < self.scoring.margin and self.scoring.close_then == "triage":
+                triage = True
+            else:
+                lead = winner.department
+                matched += winner.rules
+                if len(scores) > 1 and margin < self.scoring.margin and self.scoring.close_then == "co":
+                    close_co = scores[1].department
+
         tier: Tier | None = None
         sla = theme = None
         priority = -1
         co: dict[str, None] = {}
         tags: dict[str, None] = {}
-        matched: list[CompiledRule] = []
-        for index in self._candidates(f):
-            rule = self.rules[index]
-            if not rule.condition.test(f):
-                continue
-            matched.append(rule)
+        for rule in matched:
             e = rule.effect
-            lead, triage = (e.lead, e.triage) if rule.stop else (lead, triage)
             tier = tier or e.tier
             sla = sla or e.sla
             theme = theme or e.theme
@@ -297,8 +334,8 @@ class RuleSet:
                 priority = max(priority, _RANK[e.priority])
             co.update(dict.fromkeys(e.co))
             tags.update(dict.fromkeys(e.tags))
-            if rule.stop:
-                break
+        if close_co is not None:
+            co[close_co] = None
 
         d = self.defaults
         co.pop(lead, None)  # type: ignore[arg-type]
@@ -316,6 +353,12 @@ class RuleSet:
         co_departments = tuple(co)
         sla_policy = sla or d.sla
         final_priority = PRIORITIES[max(priority, _RANK[d.priority])]
+        names = self.vocabulary.departments
+        weighed = explain_scores(names, scores, margin) if scores else []
+        if scores and triage:
+            weighed.append(f"差距小于 {self.scoring.margin:.0%}，按规则转首席服务官分拣。")
+        elif close_co is not None:
+            weighed.append(f"差距小于 {self.scoring.margin:.0%}，第二名列为协办单位。")
         return Decision(
             lead_department=lead,
             co_departments=co_departments,
@@ -329,15 +372,20 @@ class RuleSet:
             rules=explained,
             ruleset_version=self.version,
             explanation=_explain(self.vocabulary, explained, lead, triage, co_departments, lead_tier,
-                                 sla_policy, final_priority),
+                                 sla_policy, final_priority, weighed),
+            scores=tuple({**s.to_dict(), "margin": round(margin, 3)} if i == 0 else s.to_dict()
+                         for i, s in enumerate(scores[:3])),
         )
 
 
 def _explain(vocabulary: Vocabulary, rules: tuple[MatchedRule, ...], lead: str | None, explicit_triage: bool,
-             co: tuple[str, ...], tier: Tier, sla: str, priority: str) -> str:
+             co: tuple[str, ...], tier: Tier, sla: str, priority: str, weighed: list[str]) -> str:
     """A few lines an officer can read without knowing the rule language."""
     depts = vocabulary.departments
     lines = [f"{i}. {r.sentence()}" for i, r in enumerate(rules, 1)]
+    if weighed:
+        lines.append("证据计分：")
+        lines += [f"   {line}" for line in weighed]
     if lead is None:
         if explicit_triage:
             lines.append("结论：按规则转首席服务官分拣（needs_triage）。")

@@ -3,6 +3,7 @@
 A rule set is one file or a folder of ``*.yaml`` files read in name order. A file may hold:
 
 ``defaults``      the decision's values when no rule sets them (exactly once in a set);
+``scoring``       how evidence rules (those with a ``weight``) are weighed (at most once);
 ``sla_policies``  named deadline policies, per tier;
 ``rules``         the ordered rules;
 ``examples``      cases and the routing they must get, across rules.
@@ -142,7 +143,33 @@ class Rule(_Strict):
     when: Any
     then: Then
     continue_: bool = Field(False, alias="continue")
+    # An evidence rule (计分规则): it does not decide alone; what it found is weighed with every
+    # other evidence rule that matched (routing_rules/scoring.py).
+    weight: float | None = Field(None, gt=0, le=10)
+    asks: tuple[str, ...] = Field((), description="of this rule's keywords, those that are the ask itself (招聘, 兑现)")
     examples: tuple[Example, ...] = ()
+
+
+class ScoringWeights(_Strict):
+    title: float = Field(2.0, gt=0, le=10, description="a hit in the title, against 1 in the description")
+    ask: float = Field(2.0, ge=1, le=10, description="a hit that is what is asked, against 1 for a mention")
+    settled: float = Field(0.3, gt=0, le=1, description="a hit after 已取得, 不涉及...: done or not at issue")
+    aside: float = Field(0.5, gt=0, le=1, description="a hit inside brackets: a detail or a list")
+
+
+class CloseCall(_Strict):
+    margin: float = Field(0.15, ge=0, lt=1, description="the runner-up within this share of the winner")
+    then: Literal["co", "triage", "nothing"] = "co"
+
+
+class Scoring(_Strict):
+    """How evidence rules are weighed (证据计分); once per set."""
+
+    asks: tuple[str, ...] = ()
+    settled: tuple[str, ...] = ()
+    reach: int = Field(8, ge=1, le=40, description="characters an ask word reaches within its clause")
+    weights: ScoringWeights = ScoringWeights()
+    close_call: CloseCall = CloseCall()
 
 
 class Defaults(_Strict):
@@ -154,6 +181,7 @@ class Defaults(_Strict):
 
 class RuleFile(_Strict):
     defaults: Defaults | None = None
+    scoring: Scoring | None = None
     sla_policies: dict[str, SlaPolicy] = {}
     rules: tuple[Rule, ...] = ()
     examples: tuple[Example, ...] = ()

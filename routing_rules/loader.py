@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .conditions import ConditionParser, Patterns
+from .normalize import normalize_keyword
 from .engine import CompiledRule, DecisionDefaults, Effect, RuleSet
-from .language import Example, RuleFile, SlaPolicy, Then
+from .language import Example, Rule, RuleFile, Scoring, SlaPolicy, Then
+from .scoring import CompiledScoring
 from .source import Document, SourceError, SourceErrors, read_document, validate
 from .vocabulary import Tier, Vocabulary
 
@@ -90,6 +92,7 @@ class _Compiler:
             policies[name] = self._policy(doc, name, policy)
 
         defaults = self._defaults(defaults_at, docs, policies)
+        scoring = self._scoring(docs)
         rules: list[CompiledRule] = []
         seen: dict[str, str] = {}
         examples: list[tuple[Example, str, int | None]] = []
@@ -107,9 +110,10 @@ class _Compiler:
                 for j, example in enumerate(rule.examples):
                     self._check_example(doc, path + ("examples", j), example, policies)
                     examples.append((example, doc.file, doc.line(path + ("examples", j))))
+                asks = self._asks(doc, path, rule)
                 if condition is not None and effect is not None:
                     rules.append(CompiledRule(len(rules), rule.id, rule.description, condition, effect,
-                                              not rule.continue_, doc.file, doc.line(path)))
+                                              not rule.continue_, doc.file, doc.line(path), rule.weight, asks))
             for j, example in enumerate(model.examples):
                 self._check_example(doc, ("examples", j), example, policies)
                 examples.append((example, doc.file, doc.line(("examples", j))))
@@ -118,7 +122,44 @@ class _Compiler:
         assert defaults is not None
         return RuleSet(version=version, rules=rules, sla_policies=policies, defaults=defaults,
                        patterns=self.patterns.list(), vocabulary=self.v, files=files,
-                       examples=tuple(examples))
+                       examples=tuple(examples), scoring=scoring)
+
+    def _scoring(self, docs: list[tuple[Document, RuleFile]]) -> CompiledScoring:
+        found = [(doc, model.scoring) for doc, model in docs if model.scoring is not None]
+        for doc, _ in found[1:]:
+            self._fail(doc, ("scoring",), f"'scoring' is given again (first in {found[0][0].file})")
+        sc = found[0][1] if found else Scoring()
+        doc = found[0][0] if found else None
+        ids: dict[str, frozenset[int]] = {}
+        for key in ("asks", "settled"):
+            words = []
+            for i, word in enumerate(getattr(sc, key)):
+                if not normalize_keyword(word):
+                    assert doc is not None
+                    self._fail(doc, ("scoring", key, i), "empty word: remove it")
+                else:
+                    words.append(self.patterns.add(word))
+            ids[key] = frozenset(words)
+        w = sc.weights
+        return CompiledScoring(ids["asks"], ids["settled"], sc.reach, w.title, w.ask, w.settled, w.aside,
+                               sc.close_call.margin, sc.close_call.then)
+
+    def _asks(self, doc: Document, path: tuple, rule: Rule) -> frozenset[int]:
+        """An evidence rule's own ask words: each must be one of its keywords."""
+        if rule.weight is None:
+            if rule.asks:
+                self._fail(doc, path + ("asks",), "'asks' is for evidence rules: give the rule a 'weight' too")
+            return frozenset()
+        if rule.continue_ or rule.then.triage or not rule.then.lead:
+            self._fail(doc, path + ("weight",), "an evidence rule (with 'weight') names a 'lead' and is not 'continue'")
+        own = {normalize_keyword(w) for w in _keywords_of(rule.when)}
+        ids = []
+        for i, word in enumerate(rule.asks):
+            if normalize_keyword(word) not in own:
+                self._fail(doc, path + ("asks", i), f"ask word '{word}' is not one of this rule's keywords; add it to when.keywords")
+            else:
+                ids.append(self.patterns.add(word))
+        return frozenset(ids)
 
     def _tier(self, doc: Document, path: tuple, ref: Any) -> Tier | None:
         if isinstance(ref, str) and ref.isdigit():
@@ -213,6 +254,21 @@ class _Compiler:
             self._tier(doc, here + ("tier",), e.tier)
         if e.lead is not None and e.triage:
             self._fail(doc, here, "an example cannot expect both a lead and triage")
+
+
+def _keywords_of(node: Any) -> list[str]:
+    """Every word in the positive keyword lists (any, all) of a ``when``, however nested."""
+    if isinstance(node, list):
+        return [w for item in node for w in _keywords_of(item)]
+    if not isinstance(node, dict):
+        return []
+    out: list[str] = []
+    for key, value in node.items():
+        if key == "keywords" and isinstance(value, dict):
+            out += [str(w) for k in ("any", "all") for w in (value.get(k) or []) if isinstance(w, (str, int))]
+        elif key in ("all", "any"):
+            out += _keywords_of(value)
+    return out
 
 
 class ActiveRuleSet:

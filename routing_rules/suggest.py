@@ -5,10 +5,11 @@ upheld by a reassignment, or a triage placement. :func:`suggest` reads the corre
 current rule set still gets wrong and proposes, per department, the fewest title terms that would
 send them there — a term that occurs in the corrections of that department and as rarely as
 possible in the other history (cases whose lead is another department), preferring a term the
-department's own rules already know (one of their keywords, whose title alone routes there). Each proposal becomes a
-rule in a file of its own (``15-suggested.yaml``), read after the ``continue`` modifiers and
-before the department rules: a term the title names decides before the broader rules that
-misrouted the case, and the modifiers (tier, deadline policy, co-handling) still apply.
+department's own rules already know (one of their keywords, whose title alone routes there). Each proposal becomes an
+evidence rule in a file of its own (``15-suggested.yaml``): the terms, in the title, are that
+department's ask, with twice a department rule's weight — weighed with all the other evidence
+(routing_rules/scoring.py), not deciding alone, so a term that other demands also use does not
+take them over; the modifiers (tier, deadline policy, co-handling) still apply.
 
 :func:`replay` then routes the whole history through the current and the proposed set: how many
 corrections the proposal gets right, and which other cases would change — what a reviewer reads
@@ -27,6 +28,8 @@ from .normalize import normalize
 
 # candidate terms: runs of 2 to 6 characters of the normalised title; shorter are too general
 _SIZES = (6, 5, 4, 3, 2)
+# characters that begin or end no term worth proposing: particles, prepositions, negations
+_FUNCTION = set("被的了在和与及对把给没不有是也都还又很就将从向于为之其这那我贵")
 _SKIP = set("，。、；：！？（）《》“”‘’,.;:!?()[] ")
 
 
@@ -52,6 +55,23 @@ def _terms(title: str) -> set[str]:
     return {text[i:i + n] for n in _SIZES for i in range(len(text) - n + 1)}
 
 
+def _word_spans(rules: RuleSet, title: str) -> list[tuple[int, int]]:
+    """Where the rule set's keywords (and ask words) stand in the normalised title."""
+    f = rules.prepare(CaseInput(title=title))
+    return [sp for spans in f.hits.values() for sp in spans if sp[1] <= f.title_len]
+
+
+def _cuts_a_word(term: str, title: str, words: list[tuple[int, int]]) -> bool:
+    """A term that begins or ends inside a known word (款被总包 cuts 工程款) is a fragment."""
+    at = title.find(term)
+    while at >= 0:
+        end = at + len(term)
+        if not any(s < at < e or s < end < e for s, e in words):
+            return False
+        at = title.find(term, at + 1)
+    return True
+
+
 def suggest(rules: RuleSet, history: list[Example], max_collateral: int = 0) -> list[Proposal]:
     """The terms per department that would route the corrections right; a term must not occur in
     more than ``max_collateral`` titles of cases that lead elsewhere."""
@@ -74,14 +94,21 @@ def suggest(rules: RuleSet, history: list[Example], max_collateral: int = 0) -> 
     proposals: dict[str, Proposal] = {}
     for e in wrong:
         best = None
+        words = _word_spans(rules, e.case.title)
         for term in _terms(e.case.title):
+            if term[0] in _FUNCTION or term[-1] in _FUNCTION or _cuts_a_word(term, normalize(e.case.title), words):
+                continue
             counts = titles_elsewhere.get(term, Counter())
             collateral = sum(n for lead, n in counts.items() if lead != e.lead)
             if collateral > max_collateral:
                 continue
             support = sum(1 for w in wrong if w.lead == e.lead and term in _terms(w.case.title))
             mine = knows(term) == e.lead
-            key = (mine and term in keywords, mine, support, -collateral, len(term), term)
+            # a known keyword first, then one the department's rules route; else the shortest
+            # term that is not cut out of another word (总包, not 程款被总包拖)
+            theirs = term in keywords and knows(term) not in (None, e.lead)  # another department's word
+            key = (mine and term in keywords, mine, not theirs, support, -collateral,
+                   len(term) if mine else -len(term), term)
             if best is None or key > best[0]:
                 best = (key, term)
         if best is None:
@@ -97,7 +124,8 @@ def suggest(rules: RuleSet, history: list[Example], max_collateral: int = 0) -> 
 def rule_file(proposals: list[Proposal]) -> str:
     """The proposal as a rule file (``15-suggested.yaml``)."""
     rules = [{"id": f"suggested-{p.department}", "description": f"建议（来自 {len(p.fixes)} 件纠正）：标题含 "
-              + "、".join(p.terms) + f" 由 {p.department} 牵头",
+              + "、".join(p.terms) + f" 是 {p.department} 的诉求",
+              "weight": 2, "asks": list(p.terms),
               "when": {"keywords": {"field": "title", "any": list(p.terms)}}, "then": {"lead": p.department}}
              for p in proposals]
     head = ("# Proposed by `closedloop rules suggest` from corrections (upheld objections, triage placements).\n"

@@ -27,7 +27,7 @@ def test_submit_routes_at_once_and_records_everything(world):
     assert c["officer_id"] == "officer-yuanhui-1" and c["district"] == "yuanhui"
     assert c["routing"] is None  # how the rules placed it is the handling side's (cases/views.py)
     routing = world.case(c["id"], "officer")["routing"]
-    assert routing["rules"][-1]["id"] == "natural-resources-in-title"
+    assert routing["rules"][-1]["id"] == "natural-resources"
     assert "市自然资源和规划局" in routing["explanation"]
     assert routing["ruleset_version"] == world.rt.rules.current.version
     # submitted Thursday 2026-11-26 10:00: three working days → Tuesday 12-01, end of the office day
@@ -178,7 +178,7 @@ def test_objection_returns_case_to_triage(world):
     c = world.act(c["id"], "object", "land", {"reason": "不属于本部门"})
     assert c["needs_triage"] and c["lead_department"] is None and c["status"] == "open"
     event = world.case(c["id"])["timeline"][-1]
-    assert event["data"]["rules"] == ["natural-resources-in-title"]  # counts against the rule
+    assert event["data"]["rules"] == ["natural-resources"]  # counts against the rule
     assert event["data"]["lead_department"] == "natural-resources"
 
 

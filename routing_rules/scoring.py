@@ -1,0 +1,242 @@
+"""Weighing the evidence (证据计分): which department the demand is really asking of.
+
+First-match routing lets the first strong keyword win whatever the enterprise asks for: 锅炉 in
+"燃煤锅炉改燃气后排污许可证要重新申领" sent an emissions-permit request to the special-equipment
+desk. Evidence rules (rules with a ``weight``) therefore do not decide alone. Every one that
+matches gives its department the keyword hits that made it hold, and each hit is weighed by
+where it stands:
+
+- **what is asked** (``ask``): a hit near one of the set's ask words in its clause (申请, 办理,
+  拖欠, 未到账…), fading over ``reach`` characters, or a hit on one of the rule's own ``asks``
+  (招聘 for human resources: the word is the ask);
+- **the title** (``title``) more than the description;
+- **specific** more than general: a longer keyword weighs more (two characters 1, each further
+  character a quarter more, at most 2), and hits of one department side by side (市政排水管网)
+  are one phrase, as strong as its strongest word;
+- **settled or not at issue** (``settled``): after 已取得, 已办结, 不涉及… in the same clause;
+- **an aside** (``aside``): inside brackets, where enterprises put details, or one item of an
+  enumeration (用地、用能、电力、环评: each a part of what is asked, not the ask).
+
+A department's score is its phrases' weights, the strongest counted in full, the next half,
+the third a third…, so ten synonyms of one thing do not outweigh one clear ask. The highest
+score leads; a runner-up within ``close_call.margin`` becomes a co-handling unit or sends the
+case to triage, as the set's ``scoring`` says. All of it is a pure function of the case.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .conditions import Facts
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import CompiledRule
+
+# Clause ends after normalisation (NFKC has turned full-width ，；：！？ into ASCII).
+_MOST_HITS = 64
+_CLAUSE_END = re.compile(r"[,.;:!?\n。]")
+_OPEN = "([【〔"
+_ANY_OPEN = re.compile(r"[(\[【〔]")
+_BRACKET = re.compile(r"[(\[【〔)\]】〕]")
+
+
+@dataclass(frozen=True)
+class CompiledScoring:
+    asks: frozenset[int]
+    settled: frozenset[int]
+    reach: int = 8
+    title: float = 2.0
+    ask: float = 2.0
+    settled_weight: float = 0.3
+    aside: float = 0.5
+    margin: float = 0.15
+    close_then: str = "co"
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One piece of evidence: a run of a department's keyword hits side by side."""
+
+    text: str
+    field: str
+    weight: float
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"phrase": self.text, "field": self.field, "weight": round(self.weight, 2), "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class DepartmentScore:
+    department: str
+    score: float
+    phrases: tuple[Phrase, ...]
+    rules: tuple["CompiledRule", ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"department": self.department, "score": round(self.score, 2),
+                "rules": [r.id for r in self.rules], "evidence": [p.to_dict() for p in self.phrases]}
+
+
+def specificity(length: int) -> float:
+    return min(1.0 + 0.25 * max(length - 2, 0), 2.0)
+
+
+class _Layout:
+    """Where the case's clauses and brackets are, computed once per scored case."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+        inside: list[tuple[int, int]] = []
+        if _ANY_OPEN.search(text):
+            opened = None
+            for m in _BRACKET.finditer(text):
+                if m.group() in _OPEN:
+                    opened = m.start() if opened is None else opened
+                elif opened is not None:
+                    inside.append((opened, m.start()))
+                    opened = None
+        self.brackets = inside
+
+    def clause(self, pos: int) -> int:
+        return bisect_right(self.ends, pos)
+
+    def aside(self, start: int, end: int) -> bool:
+        i = bisect_right(self.brackets, (start, -1)) - 1  # the last bracket opened before the hit
+        return i >= 0 and end <= self.brackets[i][1]
+
+    def listed(self, start: int, end: int) -> bool:
+        """One item of an enumeration (用地、用能、电力): a part of what is asked, not the ask."""
+        return self.text[start - 1:start] == "、" or self.text[end:end + 1] == "、"
+
+
+_LONGEST_WORD = 12  # ask and settled words are short; the window below looks this far back
+
+
+class _Words:
+    """Hits of the scoring's ask or settled words, sorted, with their starts for bisecting."""
+
+    def __init__(self, f: Facts, pids: frozenset[int]):
+        hits = f.hits
+        self.spans = sorted(sp for pid in hits.keys() & pids for sp in hits[pid])
+        self.starts = [a for a, _ in self.spans]
+
+    def near(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        return self.spans[bisect_left(self.starts, lo):bisect_right(self.starts, hi)]
+
+
+def _ask_factor(s: int, e: int, asks: _Words, layout: _Layout, sc: CompiledScoring) -> float:
+    clause = layout.clause(s)
+    best = 0.0
+    for a_s, a_e in asks.near(s - sc.reach - _LONGEST_WORD, e + sc.reach):
+        if a_s < e and s < a_e:
+            # the hit is itself an ask word (拨付, 拖欠): the predicate, not what it is about, so
+            # the ask words beside it (迟迟未拨付) do not make it more the ask
+            return 1.0
+        if layout.clause(a_s) != clause:
+            continue
+        gap = a_s - e if a_s >= e else s - a_e
+        best = max(best, 1.0 - gap / sc.reach)
+    return 1.0 + (sc.ask - 1.0) * best if best > 0 else 1.0
+
+
+def _settled(s: int, settled: _Words, layout: _Layout, sc: CompiledScoring) -> bool:
+    clause = layout.clause(s)
+    return any(a_e <= s and s - a_e <= sc.reach and layout.clause(a_s) == clause
+               for a_s, a_e in settled.near(s - sc.reach - _LONGEST_WORD, s))
+
+
+def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[DepartmentScore]:
+    """Score every department that a matched evidence rule supports, best first (ties: rule order)."""
+    layout = _Layout(f.text)
+    asks, settled = _Words(f, sc.asks), _Words(f, sc.settled)
+    # per department: (start, end, weight without specificity, notes), and its rules in order
+    hits: dict[str, list[tuple[int, int, float, tuple[str, ...]]]] = {}
+    rules: dict[str, list["CompiledRule"]] = {}
+    for rule in pooled:
+        dept = rule.effect.lead
+        assert dept is not None and rule.weight is not None
+        rules.setdefault(dept, []).append(rule)
+        found = hits.setdefault(dept, [])
+        # a word repeated a hundred times is no more the ask than one said a few times
+        spans = rule.condition.evidence(f)[:_MOST_HITS]
+        if not spans:  # a rule on attributes only (category, district): one plain piece of evidence
+            found.append((-1, -1, rule.weight, ("条件",)))
+        for pid, s, e in spans:
+            notes: list[str] = []
+            w = rule.weight * specificity(e - s)
+            if s < f.title_len:
+                w *= sc.title
+                notes.append("标题")
+            if pid in rule.asks:
+                w *= sc.ask
+                notes.append("诉求")
+            else:
+                factor = _ask_factor(s, e, asks, layout, sc)
+                if factor > 1.0:
+                    w *= factor
+                    notes.append("诉求" if factor >= (1 + sc.ask) / 2 else "近诉求")
+            if settled.spans and _settled(s, settled, layout, sc):
+                w *= sc.settled_weight
+                notes.append("已办或无关")
+            if layout.brackets and layout.aside(s, e):
+                w *= sc.aside
+                notes.append("括号内")
+            elif layout.listed(s, e):
+                w *= sc.aside
+                notes.append("列举")
+            found.append((s, e, w, tuple(notes)))
+
+    scores = []
+    order = {d: i for i, d in enumerate(rules)}
+    for dept, found in hits.items():
+        phrases: list[Phrase] = []
+        run: list[tuple[int, int, float, tuple[str, ...]]] = []
+        run_end = -1
+        for item in sorted(found) + [(10**9, 10**9, 0.0, ())]:
+            if run and (item[0] > run_end or run[0][0] < 0):
+                phrases.append(_phrase(f, run))
+                run = []
+            run.append(item)
+            run_end = item[1] if len(run) == 1 else max(run_end, item[1])
+        phrases.sort(key=lambda p: -p.weight)
+        score = sum(p.weight / (i + 1) for i, p in enumerate(phrases))
+        scores.append(DepartmentScore(dept, score, tuple(phrases), tuple(rules[dept])))
+    scores.sort(key=lambda d: (-d.score, order[d.department]))
+    return scores
+
+
+def _phrase(f: Facts, run: list[tuple[int, int, float, tuple[str, ...]]]) -> Phrase:
+    start, end = run[0][0], max(r[1] for r in run)
+    best = max(run, key=lambda r: r[2])
+    if start < 0:
+        return Phrase("", "attribute", best[2], best[3])
+    field = "title" if start < f.title_len else "description"
+    return Phrase(f.text[start:end], field, best[2], best[3])
+
+
+def explain_scores(names: dict[str, str], scores: list[DepartmentScore], margin: float) -> list[str]:
+    """The lines of the decision's explanation about the scores, in Chinese."""
+    lines = []
+    for d in scores[:3]:
+        shown = "；".join(
+            f"「{p.text}」{p.weight:.1f}" + (f"（{'、'.join(p.notes)}）" if p.notes else "") for p in d.phrases[:4]
+        )
+        lines.append(f"{names.get(d.department, d.department)} {d.score:.1f} 分：{shown}")
+    if len(scores) > 1:
+        lines.append(f"领先 {margin:.0%}（第二名 {names.get(scores[1].department, scores[1].department)}）")
+    return lines
+
+
+def lead_margin(scores: list[DepartmentScore]) -> float:
+    """How far the winner leads the runner-up, as a share of the winner's score (1.0: no rival)."""
+    if not scores or scores[0].score <= 0:
+        return 0.0
+    if len(scores) == 1:
+        return 1.0
+    return (scores[0].score - scores[1].score) / scores[0].score
+
