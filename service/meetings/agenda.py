@@ -6,6 +6,11 @@ brief, the history through the tiers (who had it, for how long, what they said),
 the amount involved, the proposed lead and co-handling units, and what is asked of the meeting.
 Items are ordered by what matters — days overdue, then key projects, white-listed enterprises,
 the amount — and grouped by lead department (or by district).
+
+When several enterprises on the agenda report the same problem (共性问题: the near-duplicate
+index links them, ``service/similarity``), they are one item, "共性问题（N 家企业）", with every
+enterprise listed: the meeting decides the problem once, and each enterprise's case is still
+decided and answered on its own (the members carry their case ids).
 """
 
 from __future__ import annotations
@@ -39,6 +44,18 @@ class Stint(BaseModel):
     notes: list[str]
 
 
+class Member(BaseModel):
+    """One enterprise's case within a common-problem item (共性问题)."""
+
+    case_id: int
+    tracking_no: str
+    enterprise: str
+    district: str
+    matter: str
+    overdue_days: int
+    amount: float | None
+
+
 class Item(BaseModel):
     seq: int
     case_id: int
@@ -59,6 +76,12 @@ class Item(BaseModel):
     ask: str             # 提请会议研究事项
     carried_from: int | None = None  # the number of the sitting it was carried over from
     times_on_agenda: int = 1
+    # a common-problem item: every enterprise's case, the most pressing first (this item's own)
+    members: list[Member] = []
+
+    @property
+    def case_ids(self) -> list[int]:
+        return [m.case_id for m in self.members] or [self.case_id]
 
 
 class Group(BaseModel):
@@ -105,6 +128,7 @@ class Agenda(BaseModel):
     total: int
     carried_over: int
     groups: list[Group]
+    common: int = 0  # how many items are common problems (共性问题)
     figures: Figures | None = None
     masthead: Masthead | None = None  # 版头、版记: office, place, chair, attending… (masthead.py)
 
@@ -126,10 +150,13 @@ def title_of(series_name: str, number: int) -> str:
 
 
 def assemble(sitting, series, files: list[CaseFile], directory: Directory, now: datetime,
-             group_by: str = "department", published: bool = False, figures: Figures | None = None) -> Agenda:
+             group_by: str = "department", published: bool = False, figures: Figures | None = None,
+             links: dict[int, set[int]] | None = None) -> Agenda:
+    """``links``: which cases report the same problem as which (from different enterprises)."""
     names = _Names(directory)
     items = [_item(f, sitting, names, now) for f in files]
     items.sort(key=_importance)
+    items = common_problems(items, links or {})
     groups: dict[str, Group] = {}
     for item in items:
         if group_by == "district":
@@ -151,7 +178,43 @@ def assemble(sitting, series, files: list[CaseFile], directory: Directory, now: 
         starts_at=sitting.starts_at, agenda_closes_at=sitting.agenda_closes_at, status=sitting.status,
         published=published, generated_at=now, group_by=group_by, total=len(items),
         carried_over=sum(1 for i in items if i.carried_from is not None), groups=list(groups.values()),
-        figures=figures)
+        figures=figures, common=sum(1 for i in items if i.members))
+
+
+def common_problems(items: list[Item], links: dict[int, set[int]]) -> list[Item]:
+    """Items in order of importance, those linked (directly or through one another) made one
+    "共性问题（N 家企业）" item led by the most pressing of them, in its place."""
+    on_agenda = {i.case_id: i for i in items}
+    seen: set[int] = set()
+    out = []
+    for item in items:
+        if item.case_id in seen:
+            continue
+        cluster, todo = [], [item.case_id]
+        while todo:  # the connected cases, breadth first
+            cid = todo.pop()
+            if cid in seen or cid not in on_agenda:
+                continue
+            seen.add(cid)
+            cluster.append(on_agenda[cid])
+            todo += sorted(links.get(cid, ()))
+        if len(cluster) == 1:
+            out.append(item)
+            continue
+        cluster.sort(key=_importance)
+        firms = list(dict.fromkeys(c.enterprise for c in cluster))
+        amounts = [c.amount for c in cluster if c.amount is not None]
+        out.append(item.model_copy(update={
+            "enterprise": f"共性问题（{len(firms)} 家企业）",
+            "problem": item.problem + "（涉及：" + "、".join(firms) + "）",
+            "amount": sum(amounts) if amounts else None,
+            "co": [u for u in dict.fromkeys(u for c in cluster for u in ([c.lead] if c.lead else []) + c.co)
+                   if u != item.lead],
+            "members": [Member(case_id=c.case_id, tracking_no=c.tracking_no, enterprise=c.enterprise,
+                               district=c.district, matter=c.matter, overdue_days=c.overdue_days, amount=c.amount)
+                        for c in cluster],
+        }))
+    return out
 
 
 def _importance(item: Item) -> tuple:

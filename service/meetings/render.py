@@ -54,6 +54,12 @@ def units(item: Item) -> str:
     return f"{lead} / {'、'.join(item.co)}" if item.co else lead
 
 
+def members_line(item: Item) -> str:
+    """共性问题: every enterprise of the item, with its own case."""
+    return "涉及企业：" + "；".join(f"{m.enterprise}（{m.tracking_no}，{m.district}，逾期 {m.overdue_days} 天）"
+                               for m in item.members)
+
+
 def history_lines(item: Item, tz: ZoneInfo) -> list[str]:
     out = []
     for s in item.history:
@@ -106,7 +112,8 @@ def agenda_markdown(a: Agenda, tz: ZoneInfo) -> str:
         out.append("")
         for i in g.items:
             out += [f"### {i.seq}. {md(i.tracking_no)} {md(i.enterprise)}：{md(i.matter)} {md(flags(i))}".rstrip(),
-                    "", f"- 问题简述：{md(i.problem)}", f"- 所在地：{md(i.district)}；逾期 {i.overdue_days} 天"
+                    "", f"- 问题简述：{md(i.problem)}"] + ([f"- {md(members_line(i))}"] if i.members else []) + [
+                    f"- 所在地：{md(i.district)}；逾期 {i.overdue_days} 天"
                     + (f"；涉及金额 {wan(i.amount)} 万元" if i.amount is not None else ""),
                     f"- 牵头单位：{md(i.lead or '待明确')}" + (f"；协办单位：{md('、'.join(i.co))}" if i.co else ""),
                     f"- 汇报单位：{md(reporter(a, i))}",
@@ -138,7 +145,8 @@ def agenda_html(a: Agenda, tz: ZoneInfo) -> str:
             history = "<br>".join(e(line) for line in history_lines(i, tz))
             parts.append(
                 f"<tr><td>{i.seq}</td><td>{e(i.tracking_no)}</td><td>{e(i.enterprise)}：{e(i.matter)}"
-                f"<span class='flag'>{e(flags(i))}</span></td><td class='small'>{e(i.problem)}</td>"
+                f"<span class='flag'>{e(flags(i))}</span></td><td class='small'>{e(i.problem)}"
+                + (f"<br>{e(members_line(i))}" if i.members else "") + "</td>"
                 f"<td class='small'>{history}</td><td>{i.overdue_days}</td><td>{wan(i.amount)}</td>"
                 f"<td>{e(units(i))}<br><span class='small'>汇报：{e(reporter(a, i))}</span></td><td>{e(i.ask)}</td></tr>")
         parts.append("</table>")
@@ -278,7 +286,8 @@ def agenda_docx(a: Agenda, tz: ZoneInfo) -> bytes:
         doc.add_paragraph(a.figures.sentence())
     for gi, g in enumerate(a.groups, 1):
         doc.add_heading(f"{cn_index(gi)}、{g.name}（{len(g.items)} 项）", level=1)
-        rows = [[str(i.seq), i.tracking_no, f"{i.enterprise}：{i.matter}{flags(i)}", i.problem,
+        rows = [[str(i.seq), i.tracking_no, f"{i.enterprise}：{i.matter}{flags(i)}",
+                 i.problem + (f"\n{members_line(i)}" if i.members else ""),
                  "\n".join(history_lines(i, tz)), str(i.overdue_days), wan(i.amount),
                  f"{units(i)}\n汇报：{reporter(a, i)}", i.ask]
                 for i in g.items]

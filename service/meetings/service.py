@@ -24,6 +24,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..escalation.ladder import restart_tier
 from ..notifications import outbox
 from ..runtime import Runtime
+from ..similarity.service import links_among
 from .agenda import Agenda, CaseFile, Figures, assemble, title_of
 from .models import AgendaItem
 from .sittings import CANCELLED, PUBLISHED, SCHEDULED, next_number, next_sitting
@@ -97,7 +98,7 @@ def agenda(session: Session, rt: Runtime, sitting: Sitting, group_by: str = "dep
     series = series_of(rt, sitting)
     return assemble(sitting, series, case_files(session, sitting, items), rt.directory, rt.clock(),
                     group_by, published=sitting.published_at is not None,
-                    figures=figures_for(session, rt, sitting, series))
+                    figures=figures_for(session, rt, sitting, series), links=links_among(session, list(items)))
 
 
 def figures_for(session: Session, rt: Runtime, sitting: Sitting, series) -> Figures:
@@ -161,7 +162,7 @@ def publish(session: Session, rt: Runtime, sitting: Sitting, now: datetime) -> A
     series = series_of(rt, sitting)
     sitting.status, sitting.published_at = PUBLISHED, now
     model = assemble(sitting, series, case_files(session, sitting, items), rt.directory, now, published=True,
-                     figures=figures_for(session, rt, sitting, series))
+                     figures=figures_for(session, rt, sitting, series), links=links_among(session, list(items)))
     sitting.agenda = model.model_dump(mode="json")
     outbox.stage_digest(session, sitting, series.key, digest(model, rt.settings.notify.public_url), now)
     return model

@@ -88,3 +88,27 @@ def similar_open(session: Session, case: Case, p: Principal | None = None, limit
                                   similarity=round(score, 3)), bool(r[-1])))
     found.sort(key=lambda f: (-f[0].similarity, f[0].case_id))
     return [s for s, seen in found if seen][:limit], len(found)
+
+
+def links_among(session: Session, case_ids: list[int]) -> dict[int, set[int]]:
+    """Which of these cases report the same problem as which, from different enterprises: the
+    pairs that share a band key, verified with the exact similarity — one query for all of them
+    (an agenda asks this once, not once per item)."""
+    if len(case_ids) < 2:
+        return {}
+    mine = select(CaseBand.key, CaseBand.case_id).where(CaseBand.case_id.in_(case_ids)).subquery()
+    other = select(CaseBand.key, CaseBand.case_id).where(CaseBand.case_id.in_(case_ids)).subquery()
+    pairs = set(session.execute(select(mine.c.case_id, other.c.case_id).join(other, and_(
+        other.c.key == mine.c.key, other.c.case_id > mine.c.case_id))).all())
+    if not pairs:
+        return {}
+    ids = {i for p in pairs for i in p}
+    rows = {r.id: r for r in session.execute(
+        select(Case.id, Case.enterprise_id, Case.search_text).where(Case.id.in_(ids)))}
+    grams = {i: shingles(text_of_search(rows[i].search_text)) for i in ids}
+    out: dict[int, set[int]] = {}
+    for a, b in pairs:
+        if rows[a].enterprise_id != rows[b].enterprise_id and jaccard(grams[a], grams[b]) >= THRESHOLD:
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+    return out

@@ -1,6 +1,8 @@
 """Many enterprises, one problem (共性问题): the near-duplicate index filled by the sweep, and the
 similar open cases of a case over the API and on the case page. SQLite and PostgreSQL."""
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 
 from service.escalation.sweep import sweep
@@ -78,3 +80,50 @@ def test_the_case_page_shows_the_cluster_but_not_to_the_enterprise(world):
     page = world.client.get(f"/app/cases/{a['id']}")
     assert page.status_code == 200
     assert "共性问题：另有 1 家企业反映同一问题" in page.text and "漯河甲食品有限公司" in page.text
+
+
+def test_the_agenda_makes_one_item_of_a_common_problem_with_every_enterprise(world):
+    """Three Yuanhui firms report the same power cuts; all reach the county meeting: the agenda
+    has one item "共性问题（3 家企业）" listing them, beside the unrelated case, in every format."""
+    setup_firms(world)
+    world.key("漯河丁机械有限公司", "enterprise",
+              enterprise_id=world.enterprise("漯河丁机械有限公司", district="yuanhui", officer="officer-yuanhui-1"))
+    placed = []
+    for who, text in [("ent", POWER), ("漯河甲食品有限公司", POWER_TOO), ("漯河乙冷链有限公司", POWER_THIRD),
+                      ("漯河丁机械有限公司", OTHER)]:
+        c = world.submit(who, *text)
+        world.clock.advance(hours=1)
+        placed.append(world.act(c["id"], "escalate", "admin", {"reason": "提交县区周例会研究"}))
+    sitting = placed[0]["sitting_id"]
+    assert {c["sitting_id"] for c in placed} == {sitting}
+    sweep(world.rt)  # indexes the four
+
+    r = world.client.get(f"/v1/meetings/{sitting}/agenda", headers=world.h("secretary"))
+    assert r.status_code == 200, r.text
+    a = r.json()
+    items = [i for g in a["groups"] for i in g["items"]]
+    assert a["total"] == 2 and a["common"] == 1 and len(items) == 2
+    (common,) = [i for i in items if i["members"]]
+    assert common["enterprise"] == "共性问题（3 家企业）"
+    assert {m["case_id"] for m in common["members"]} == {c["id"] for c in placed[:3]}
+    assert {m["enterprise"] for m in common["members"]} == {"漯河测试食品有限公司", "漯河甲食品有限公司",
+                                                            "漯河乙冷链有限公司"}
+    assert common["case_id"] == common["members"][0]["case_id"]  # the most pressing one leads the item
+    (plain,) = [i for i in items if not i["members"]]
+    assert plain["case_id"] == placed[3]["id"] and plain["enterprise"] == "漯河丁机械有限公司"
+
+    md = world.client.get(f"/v1/meetings/{sitting}/agenda", params={"format": "markdown"}, headers=world.h("secretary"))
+    assert md.status_code == 200
+    assert "共性问题（3 家企业）" in md.text and "涉及企业：" in md.text
+    assert all(name in md.text for name in ("漯河甲食品有限公司", "漯河乙冷链有限公司"))
+    # the page, once the agenda has closed: the item once, each firm's case decided on its own
+    from test_web import account, sign_in
+
+    account(world, "sec", "secretary", series="county-yuanhui")
+    closes = datetime.fromisoformat(world.client.get(f"/v1/meetings/{sitting}", headers=world.h("admin"))
+                                    .json()["agenda_closes_at"])
+    world.clock.advance(seconds=(closes - world.rt.clock()).total_seconds() + 60)
+    sign_in(world.client, "sec")
+    page = world.client.get(f"/app/meetings/{sitting}").text
+    assert page.count("共性问题（3 家企业）") == 1
+    assert all(f'name="decision-{c["id"]}"' in page for c in placed)
