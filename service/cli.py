@@ -306,36 +306,23 @@ def rules_suggest(output: str, max_collateral: int) -> None:
     """Propose rule edits from the corrections in the database (upheld objections, triage
     placements), and replay the whole history through the current and the proposed set. Nothing
     is applied: review the folder, then copy 15-suggested.yaml into the rule set and reload."""
-    import shutil
     from pathlib import Path
 
-    from routing_rules import load_ruleset
-    from routing_rules.loader import rule_files
-    from routing_rules.suggest import replay, rule_file, suggest
-
-    from .routing import history
+    from .routing import propose
 
     rt = _runtime()
-    current = rt.rules.current
-    with rt.session() as session:
-        cases = history(session)
-    proposals = suggest(current, cases, max_collateral)
     out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
-    for f in rule_files(rt.settings.rules):
-        shutil.copy(f, out / f.name)
-    corrections = sum(1 for e in cases if e.corrected)
-    if not proposals:
-        click.echo(f"{corrections} correction(s) in {len(cases)} cases; the current rules route every one "
+    with rt.session() as session:
+        found = propose(session, rt, max_collateral, into=out)
+    if not found.proposals:
+        click.echo(f"{found.corrections} correction(s) in {found.cases} cases; the current rules route every one "
                    "right or no term can be proposed for them: nothing to suggest")
         return
-    (out / "15-suggested.yaml").write_text(rule_file(proposals), encoding="utf-8")
-    proposed = load_ruleset(out, rt.directory.vocabulary())
-    r = replay(current, proposed, cases)
-    for p in proposals:
+    r = found.replay
+    for p in found.proposals:
         click.echo(f"lead {p.department}: title terms {', '.join(p.terms)} (routes {len(p.fixes)} correction(s) right: "
                    f"{', '.join(p.fixes[:10])})")
-    click.echo(f"\nreplayed {len(cases)} cases: corrections routed right {r.right_before} -> {r.right_after} "
+    click.echo(f"\nreplayed {found.cases} cases: corrections routed right {r.right_before} -> {r.right_after} "
                f"of {r.corrections}; other cases that would change: {len(r.changed)}")
     for case_id, before, after in r.changed[:50]:
         click.echo(f"  {case_id}: {before} -> {after}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from routing_rules import SourceErrors
 
 from .. import audit
@@ -79,3 +82,46 @@ def history(session) -> list:
         out.append(Example(r.tracking_no or str(r.id), case, lead,
                            corrected=r.id in named and named[r.id] != routed.get(r.id)))
     return out
+
+
+@dataclass
+class Suggestion:
+    """What ``closedloop rules suggest`` and the admin's suggestions page show: the proposals, the
+    proposed file, and the replay of the history through both sets. Nothing here is applied."""
+
+    cases: int
+    corrections: int
+    proposals: list
+    yaml: str
+    replay: object | None  # routing_rules.suggest.Replay; None when there is nothing to propose
+
+
+def propose(session, rt, max_collateral: int = 0, into: Path | None = None, latest: int | None = None) -> Suggestion:
+    """Proposals from the corrections in the database, replayed over the history (``latest``: only
+    the most recent cases besides every correction, so that a page answers in seconds). The
+    proposed set is written to ``into`` (a copy of the active files plus ``15-suggested.yaml``),
+    or to a temporary folder that is removed."""
+    import shutil
+    import tempfile
+
+    from routing_rules import load_ruleset
+    from routing_rules.loader import rule_files
+    from routing_rules.suggest import replay, rule_file, suggest
+
+    cases = history(session)
+    if latest is not None and len(cases) > latest:
+        cases = [e for e in cases[:-latest] if e.corrected] + cases[-latest:]
+    current = rt.rules.current
+    proposals = suggest(current, cases, max_collateral)
+    corrections = sum(1 for e in cases if e.corrected)
+    if not proposals:
+        return Suggestion(len(cases), corrections, [], "", None)
+    text = rule_file(proposals)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = into or Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        for f in rule_files(rt.settings.rules):
+            shutil.copy(f, out / f.name)
+        (out / "15-suggested.yaml").write_text(text, encoding="utf-8")
+        proposed = load_ruleset(out, rt.directory.vocabulary())
+    return Suggestion(len(cases), corrections, proposals, text, replay(current, proposed, cases))

@@ -6,6 +6,7 @@ route, recorded in the audit log the same way."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from ..notifications.models import DEAD, OutboxMessage
 from ..routing import reload as reload_rules
 from ..runtime import Runtime
 from . import words
-from .pages import _form, _me, _page, _redirect
+from .pages import _form, _me, _page, _redirect, _secure
 
 router = APIRouter(include_in_schema=False, prefix="/app/admin")
 SECTIONS = [("accounts", "账号"), ("keys", "接口密钥"), ("enterprises", "企业"), ("directory", "机构目录"),
@@ -219,6 +220,36 @@ def rules_page(request: Request, session: Session = Depends(db), rt: Runtime = D
         notice: str | None = None):
     signed = _admin(request, session)
     return _not_here(request, session) if signed is None else _rules_page(request, rt, signed, session=session)
+
+
+SUGGEST_LATEST = 20_000  # cases replayed by the page (every correction besides): seconds, not minutes
+
+
+@router.get("/rules/suggestions")
+def suggestions_page(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    """规则建议: the proposal computed from the corrections, its replay and its file — for the
+    admin to review; nothing is applied (the file goes into the rule set by hand, then reload)."""
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    from ..routing import propose
+
+    found = propose(session, rt, latest=SUGGEST_LATEST)
+    names = {d.key: d.name for d in rt.directory.departments}
+    return _page(request, "admin/suggestions.html", signed=signed, sections=SECTIONS, found=found, names=names,
+                 latest=SUGGEST_LATEST)
+
+
+@router.get("/rules/suggestions.yaml")
+def suggestions_file(request: Request, session: Session = Depends(db), rt: Runtime = Depends(runtime)):
+    signed = _admin(request, session)
+    if signed is None:
+        return _not_here(request, session)
+    from ..routing import propose
+
+    found = propose(session, rt, latest=SUGGEST_LATEST)
+    return _secure(Response(found.yaml or "# nothing to suggest\n", media_type="application/yaml; charset=utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="15-suggested.yaml"'}))
 
 
 @router.post("/rules/try")

@@ -82,3 +82,28 @@ def test_the_command_writes_a_proposal_and_applies_nothing(world, tmp_path, monk
     assert world.rt.rules.current.version == before  # nothing applied
     checked = CliRunner().invoke(main, ["rules", "check", str(tmp_path / "p")])
     assert checked.exit_code == 0, checked.output
+
+
+def test_the_admin_reviews_the_suggestion_on_a_page_and_nothing_is_applied(world):
+    import yaml
+    from test_web import account, sign_in
+
+    corrected(world)
+    before = world.rt.rules.current.version
+    account(world, "boss", "admin")
+    account(world, "land-user", "department", department="natural-resources")
+    client = world.client
+    sign_in(client, "land-user")
+    assert client.get("/app/admin/rules/suggestions").status_code == 404  # not a department's page
+    client.post("/logout")
+    sign_in(client, "boss")
+    assert 'href="/app/admin/rules/suggestions"' in client.get("/app/admin/rules").text
+    page = client.get("/app/admin/rules/suggestions")
+    assert page.status_code == 200, page.text
+    assert "纠正件分办正确 0 → 4（共 4 件）；其他诉求会改变 0 件" in page.text
+    assert "总包" in page.text and "发票" in page.text and "管网" in page.text and "不会自动生效" in page.text
+    download = client.get("/app/admin/rules/suggestions.yaml")
+    assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
+    rules = yaml.safe_load(download.text)["rules"]
+    assert {r["then"]["lead"] for r in rules} == {m[2] for m in MISSES} and all(r["weight"] == 2 for r in rules)
+    assert world.rt.rules.current.version == before  # nothing applied
