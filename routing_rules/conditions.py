@@ -243,12 +243,9 @@ class Keywords(Condition):
             if not self._present(f, pid):
                 return False
         if self.any:
-            present = self._any_set.intersection(f.hits)
-            if not present:
-                return False
             if self.field == "text" and not self.not_within:
-                return True
-            return any(self._present(f, pid) for pid in present)
+                return not self._any_set.isdisjoint(f.hits)
+            return any(self._present(f, pid) for pid in self._any_set.intersection(f.hits))
         return True
 
     @cached_property

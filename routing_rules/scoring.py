@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .conditions import Facts
 
@@ -56,8 +56,7 @@ class CompiledScoring:
     close_then: str = "co"
 
 
-@dataclass(frozen=True)
-class Phrase:
+class Phrase(NamedTuple):
     """One piece of evidence: a run of a department's keyword hits side by side."""
 
     text: str
@@ -69,8 +68,7 @@ class Phrase:
         return {"phrase": self.text, "field": self.field, "weight": round(self.weight, 2), "notes": list(self.notes)}
 
 
-@dataclass(frozen=True)
-class DepartmentScore:
+class DepartmentScore(NamedTuple):
     department: str
     score: float
     phrases: tuple[Phrase, ...]
@@ -150,12 +148,19 @@ def _settled(s: int, settled: _Words, layout: _Layout, sc: CompiledScoring) -> b
                for a_s, a_e in settled.near(s - sc.reach - _LONGEST_WORD, s))
 
 
+# why a hit weighs what it does, as bits while scoring and as words in the explanation
+_NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"))
+_SHOWN = 3  # departments explained: the winner, the runner-up and one more
+
+
 def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[DepartmentScore]:
-    """Score every department that a matched evidence rule supports, best first (ties: rule order)."""
-    layout = _Layout(f.text)
-    asks, settled = _Words(f, sc.asks), _Words(f, sc.settled)
-    # per department: (start, end, weight without specificity, notes), and its rules in order
-    hits: dict[str, list[tuple[int, int, float, tuple[str, ...]]]] = {}
+    """Score every department that a matched evidence rule supports; the best three, best first
+    (ties: rule order)."""
+    title_len, text = f.title_len, f.text
+    asks = settled = layout = None
+    half_ask = (1 + sc.ask) / 2
+    # per department: (start, end, weight, note bits), and its rules in order
+    hits: dict[str, list[tuple[int, int, float, int]]] = {}
     rules: dict[str, list["CompiledRule"]] = {}
     for rule in pooled:
         dept = rule.effect.lead
@@ -165,58 +170,66 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
         # a word repeated a hundred times is no more the ask than one said a few times
         spans = rule.condition.evidence(f)[:_MOST_HITS]
         if not spans:  # a rule on attributes only (category, district): one plain piece of evidence
-            found.append((-1, -1, rule.weight, ("条件",)))
+            found.append((-1, -1, rule.weight, 64))
         for pid, s, e in spans:
-            notes: list[str] = []
-            w = rule.weight * specificity(e - s)
-            if s < f.title_len:
+            n = e - s
+            w = rule.weight * (1.0 if n <= 2 else min(1.0 + 0.25 * (n - 2), 2.0))
+            bits = 0
+            if s < title_len:
                 w *= sc.title
-                notes.append("标题")
+                bits = 1
+            if asks is None:
+                asks, settled = _Words(f, sc.asks), _Words(f, sc.settled)
+                if asks.spans or settled.spans or "(" in text or "[" in text or "【" in text or "〔" in text:
+                    layout = _Layout(text)
             if pid in rule.asks:
                 w *= sc.ask
-                notes.append("诉求")
-            else:
+                bits |= 2
+            elif asks.spans:
                 factor = _ask_factor(s, e, asks, layout, sc)
                 if factor > 1.0:
                     w *= factor
-                    notes.append("诉求" if factor >= (1 + sc.ask) / 2 else "近诉求")
+                    bits |= 2 if factor >= half_ask else 4
             if settled.spans and _settled(s, settled, layout, sc):
                 w *= sc.settled_weight
-                notes.append("已办或无关")
-            if layout.brackets and layout.aside(s, e):
+                bits |= 8
+            if layout is not None and layout.brackets and layout.aside(s, e):
                 w *= sc.aside
-                notes.append("括号内")
-            elif layout.listed(s, e):
+                bits |= 16
+            elif text[s - 1:s] == "、" or text[e:e + 1] == "、":  # one item of an enumeration
                 w *= sc.aside
-                notes.append("列举")
-            found.append((s, e, w, tuple(notes)))
+                bits |= 32
+            found.append((s, e, w, bits))
 
-    scores = []
+    ranked = []
     order = {d: i for i, d in enumerate(rules)}
     for dept, found in hits.items():
-        phrases: list[Phrase] = []
-        run: list[tuple[int, int, float, tuple[str, ...]]] = []
-        run_end = -1
-        for item in sorted(found) + [(10**9, 10**9, 0.0, ())]:
-            if run and (item[0] > run_end or run[0][0] < 0):
-                phrases.append(_phrase(f, run))
-                run = []
-            run.append(item)
-            run_end = item[1] if len(run) == 1 else max(run_end, item[1])
-        phrases.sort(key=lambda p: -p.weight)
-        score = sum(p.weight / (i + 1) for i, p in enumerate(phrases))
-        scores.append(DepartmentScore(dept, score, tuple(phrases), tuple(rules[dept])))
-    scores.sort(key=lambda d: (-d.score, order[d.department]))
-    return scores
+        phrases: list[tuple[float, int, int, int]] = []  # (weight, start, end, bits) of each phrase
+        found.sort()
+        start, end, best, bits = found[0][0], found[0][1], found[0][2], found[0][3]
+        for s, e, w, b in found[1:]:
+            if s > end or start < 0:  # not touching the phrase so far: it is complete
+                phrases.append((best, start, end, bits))
+                start, end, best, bits = s, e, w, b
+            else:
+                end = max(end, e)
+                if w > best:
+                    best, bits = w, b
+        phrases.append((best, start, end, bits))
+        phrases.sort(key=lambda p: -p[0])
+        score = sum(p[0] / (i + 1) for i, p in enumerate(phrases))
+        ranked.append((-score, order[dept], dept, phrases))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [DepartmentScore(dept, -neg, tuple(_phrase(f, p) for p in phrases), tuple(rules[dept]))
+            for neg, _, dept, phrases in ranked[:_SHOWN]]
 
 
-def _phrase(f: Facts, run: list[tuple[int, int, float, tuple[str, ...]]]) -> Phrase:
-    start, end = run[0][0], max(r[1] for r in run)
-    best = max(run, key=lambda r: r[2])
+def _phrase(f: Facts, p: tuple[float, int, int, int]) -> Phrase:
+    weight, start, end, bits = p
+    notes = tuple(name for bit, name in _NOTES if bits & bit)
     if start < 0:
-        return Phrase("", "attribute", best[2], best[3])
-    field = "title" if start < f.title_len else "description"
-    return Phrase(f.text[start:end], field, best[2], best[3])
+        return Phrase("", "attribute", weight, notes)
+    return Phrase(f.text[start:end], "title" if start < f.title_len else "description", weight, notes)
 
 
 def explain_scores(names: dict[str, str], scores: list[DepartmentScore], margin: float) -> list[str]:
