@@ -139,6 +139,9 @@ class Routing(BaseModel):
     rules: list[dict[str, Any]]
     needs_triage: bool
     explanation: str
+    scores: list[dict[str, Any]] = Field(
+        [], description="the evidence weighed, best first (department, score, evidence; the first with "
+                        "margin): empty when an ordinary rule decided, and for cases filed before weighing")
 
 
 class CaseOut(BaseModel):

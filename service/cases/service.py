@@ -158,6 +158,7 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
         industry=enterprise.industry, amount=float(body.amount) if body.amount is not None else None,
         urgency=body.urgency,
     ))
+    decided = decision.to_dict()
     case = writes.new_case(
         search_text=search_form(body.title, body.description), enterprise_id=enterprise.id,
         district=enterprise.district, officer_id=enterprise.officer_id, title=body.title,
@@ -167,7 +168,7 @@ def submit(session: Session, rt: Runtime, p: Principal, body: CaseSubmission,
         needs_triage=decision.needs_triage, priority=decision.priority, tags=list(decision.tags),
         sla_policy=decision.sla_policy, theme=decision.theme, created_at=now, updated_at=now, version=1,
         routing={"ruleset_version": decision.ruleset_version, "needs_triage": decision.needs_triage,
-                 "rules": decision.to_dict()["rules"], "explanation": decision.explanation},
+                 "rules": decided["rules"], "explanation": decision.explanation, "scores": decided["scores"]},
     )
     placed = place_new(session, rt, case, decision.tier, now)
     events = [writes.NewEvent("submitted", p.actor, {"title": case.title}),

@@ -29,6 +29,8 @@ def test_submit_routes_at_once_and_records_everything(world):
     routing = world.case(c["id"], "officer")["routing"]
     assert routing["rules"][-1]["id"] == "natural-resources"
     assert "市自然资源和规划局" in routing["explanation"]
+    assert routing["scores"][0]["department"] == "natural-resources" and routing["scores"][0]["margin"] > 0
+    assert routing["scores"][0]["evidence"][0]["phrase"] in routing["explanation"]
     assert routing["ruleset_version"] == world.rt.rules.current.version
     # submitted Thursday 2026-11-26 10:00: three working days → Tuesday 12-01, end of the office day
     assert datetime.fromisoformat(c["due_at"]).astimezone(TZ) == datetime(2026, 12, 1, 18, 0, tzinfo=TZ)
