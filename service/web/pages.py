@@ -342,6 +342,8 @@ def _case_view(case_id: int, request: Request, session: Session, rt: Runtime, er
                  files=files_of(session, case.id), may_attach=bool(machine.offered(case.status, rel) and any(
                      t.action == "comment" for t in machine.offered(case.status, rel))),
                  departments=rt.directory.departments, suggestion=_suggestion(rt, case, rel),
+                 # why the rules placed it (分办依据): the evidence weighed, for those who handle it
+                 placed_why=(case.routing or {}).get("explanation") if p.role != "enterprise" else None,
                  due=words.local(rt, case.due_at), timeline=timeline, error=error, paused=case.status in machine.PAUSED,
                  overdue=case.due_at is not None and case.due_at < now and case.status in machine.RUNNING,
                  actions=[words.ACTION_FORMS[t.action] for t in machine.offered(case.status, rel)

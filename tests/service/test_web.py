@@ -142,6 +142,8 @@ def test_the_department_accepts_and_resolves_and_a_stale_page_gets_a_clear_messa
     page = client.get(f"/app/cases/{case['id']}")
     token = csrf(page.text)
     assert 'action="/app/cases/%d/accept"' % case["id"] in page.text
+    # why the rules placed it here, the evidence weighed, for the department deciding to object
+    assert "分办依据" in page.text and "证据计分" in page.text and "市自然资源和规划局" in page.text
     assert client.post(f"/app/cases/{case['id']}/accept", data={"csrf": token, "version": "1"},
                        follow_redirects=False).status_code == 303
     again = client.post(f"/app/cases/{case['id']}/accept", data={"csrf": token, "version": "1"})
@@ -157,6 +159,10 @@ def test_the_department_accepts_and_resolves_and_a_stale_page_gets_a_clear_messa
 def test_another_enterprise_cannot_open_the_case_by_its_address(people):
     case = people.submit()
     client = people.client
+    sign_in(client, "ent-a")
+    own = client.get(f"/app/cases/{case['id']}").text
+    assert case["title"] in own and "分办依据" not in own  # the rules' workings are the handling side's
+    client.post("/logout", data={"csrf": csrf(own)})
     sign_in(client, "ent-b")
     r = client.get(f"/app/cases/{case['id']}")
     assert r.status_code == 404 and "无权查看" in r.text and case["title"] not in r.text
