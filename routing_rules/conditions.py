@@ -17,6 +17,7 @@ Each condition is a mapping with one key::
       all: [贷款, 抽贷]          every one appears
       none: [咨询]               none appears (the condition fails if one does)
       not_within: [抵押贷款]      a hit inside one of these longer words does not count
+      (停~电: a ~ stands for up to three characters of the same clause — 停了三回电)
       field: text | title | description        (default: text, i.e. both)
 
 A ``when`` that is a list means ``all`` of it.
@@ -427,6 +428,10 @@ class ConditionParser:
                     ok = False
                 elif not normalize_keyword(str(word)):
                     self._fail(path + (key, i), "empty keyword: it matches everything; remove it")
+                    ok = False
+                elif "~" in normalize_keyword(str(word)) and not all(normalize_keyword(str(word)).split("~")):
+                    self._fail(path + (key, i), f"'{word}': a '~' stands between two parts of a word (停~电); "
+                                                "write something on both sides and one '~' at a time")
                     ok = False
                 else:
                     ids.append(self.patterns.add(str(word)))

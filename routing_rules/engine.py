@@ -23,6 +23,7 @@ No rule matched, or only ``continue`` rules: the case goes to the officer's tria
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Mapping
@@ -218,6 +219,7 @@ class RuleSet:
         self.scoring = scoring or CompiledScoring(frozenset(), frozenset())
         self.patterns = tuple(patterns)
         self._automaton = ahocorasick_rs.AhoCorasick(patterns) if patterns else None
+        self._gapped = _gapped_pattern(patterns)
 
         # The index: for each token, the rules that cannot match without it.
         self._by_keyword: list[list[int]] = [[] for _ in patterns]
@@ -260,6 +262,9 @@ class RuleSet:
                     hits[pid] = [(start, end)]
                 else:
                     spans.append((start, end))
+        if self._gapped is not None:  # 停~电: 停了三回电
+            for m in self._gapped.finditer(f.text):
+                hits.setdefault(int(m.lastgroup[1:]), []).append((m.start(), m.end()))  # type: ignore[index]
         f.hits = hits
         f.category = case.category.strip().lower() if case.category else None
         f.district = case.district
@@ -376,6 +381,21 @@ class RuleSet:
             scores=tuple({**s.to_dict(), "margin": round(margin, 3)} if i == 0 else s.to_dict()
                          for i, s in enumerate(scores[:3])),
         )
+
+
+# a ``~`` in a keyword stands for up to this many characters of the same clause: people split a
+# verb around its object as they type (停了三回电, 贷不下来款)
+GAP = 3
+
+
+def _gapped_pattern(patterns: list[str]) -> "re.Pattern[str] | None":
+    """One regular expression for every keyword with a ``~``, each a group named by its pattern id."""
+    parts = []
+    for pid, word in enumerate(patterns):
+        if "~" in word and word.strip("~"):
+            pieces = [re.escape(p) for p in word.split("~") if p]
+            parts.append(f"(?P<g{pid}>" + f"[^,.;:!?。\\n]{{0,{GAP}}}?".join(pieces) + ")")
+    return re.compile("|".join(parts)) if parts else None
 
 
 def _explain(vocabulary: Vocabulary, rules: tuple[MatchedRule, ...], lead: str | None, explicit_triage: bool,

@@ -167,6 +167,10 @@ class Scoring(_Strict):
 
     asks: tuple[str, ...] = ()
     settled: tuple[str, ...] = ()
+    # words that settle what comes before them in the clause (土地证和规划许可都齐了, …先不急)
+    settled_after: tuple[str, ...] = ()
+    # words that end a settled word's reach (不是用地问题，而是图审: 图审 is not settled)
+    turns: tuple[str, ...] = ()
     reach: int = Field(8, ge=1, le=40, description="characters an ask word reaches within its clause")
     weights: ScoringWeights = ScoringWeights()
     close_call: CloseCall = CloseCall()

@@ -13,7 +13,9 @@ where it stands:
 - **specific** more than general: a longer keyword weighs more (two characters 1, each further
   character a quarter more, at most 2), and hits of one department side by side (市政排水管网)
   are one phrase, as strong as its strongest word;
-- **settled or not at issue** (``settled``): after 已取得, 已办结, 不涉及… in the same clause;
+- **settled or not at issue** (``settled``): after 已取得, 已办结, 不涉及… in the same clause, or
+  before a ``settled_after`` word (土地证都齐了, …先不急) — unless a ``turns`` word (而是, 但)
+  stands between: 不是用地问题，而是图审 settles 用地, not 图审;
 - **an aside** (``aside``): inside brackets, where enterprises put details, or one item of an
   enumeration (用地、用能、电力、环评: each a part of what is asked, not the ask).
 
@@ -54,6 +56,8 @@ class CompiledScoring:
     aside: float = 0.5
     margin: float = 0.15
     close_then: str = "co"
+    settled_after: frozenset[int] = frozenset()
+    turns: frozenset[int] = frozenset()
 
 
 class Phrase(NamedTuple):
@@ -142,10 +146,22 @@ def _ask_factor(s: int, e: int, asks: _Words, layout: _Layout, sc: CompiledScori
     return 1.0 + (sc.ask - 1.0) * best if best > 0 else 1.0
 
 
-def _settled(s: int, settled: _Words, layout: _Layout, sc: CompiledScoring) -> bool:
+def _settled(s: int, e: int, settled: _Words, after: _Words, turns: _Words, layout: _Layout,
+             sc: CompiledScoring) -> bool:
+    """Done or not at issue: a settled word before the hit, or a settled-after word behind it, in
+    its clause within ``reach`` — unless a turn (而是, 但…) stands between them."""
     clause = layout.clause(s)
-    return any(a_e <= s and s - a_e <= sc.reach and layout.clause(a_s) == clause
-               for a_s, a_e in settled.near(s - sc.reach - _LONGEST_WORD, s))
+
+    def turned(lo: int, hi: int) -> bool:
+        return any(lo <= t_s and t_e <= hi for t_s, t_e in turns.near(lo, hi))
+
+    for a_s, a_e in settled.near(s - sc.reach - _LONGEST_WORD, s):
+        if a_e <= s and s - a_e <= sc.reach and layout.clause(a_s) == clause and not turned(a_e, s):
+            return True
+    for a_s, a_e in after.near(e, e + sc.reach):
+        if a_s >= e and layout.clause(a_s) == clause and not turned(e, a_s):
+            return True
+    return False
 
 
 # why a hit weighs what it does, as bits while scoring and as words in the explanation
@@ -157,18 +173,18 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    asks = settled = layout = None
+    asks = settled = after = turns = layout = None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
     hits: dict[str, list[tuple[int, int, float, int]]] = {}
     rules: dict[str, list["CompiledRule"]] = {}
     for rule in pooled:
+        # a word repeated a hundred times is no more the ask than one said a few times
+        spans = rule.condition.evidence(f)[:_MOST_HITS]
         dept = rule.effect.lead
         assert dept is not None and rule.weight is not None
         rules.setdefault(dept, []).append(rule)
         found = hits.setdefault(dept, [])
-        # a word repeated a hundred times is no more the ask than one said a few times
-        spans = rule.condition.evidence(f)[:_MOST_HITS]
         if not spans:  # a rule on attributes only (category, district): one plain piece of evidence
             found.append((-1, -1, rule.weight, 64))
         for pid, s, e in spans:
@@ -179,8 +195,10 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                 w *= sc.title
                 bits = 1
             if asks is None:
-                asks, settled = _Words(f, sc.asks), _Words(f, sc.settled)
-                if asks.spans or settled.spans or "(" in text or "[" in text or "【" in text or "〔" in text:
+                asks, settled, after = _Words(f, sc.asks), _Words(f, sc.settled), _Words(f, sc.settled_after)
+                turns = _Words(f, sc.turns)
+                if asks.spans or settled.spans or after.spans or "(" in text or "[" in text or "【" in text \
+                        or "〔" in text:
                     layout = _Layout(text)
             if pid in rule.asks:
                 w *= sc.ask
@@ -190,7 +208,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                 if factor > 1.0:
                     w *= factor
                     bits |= 2 if factor >= half_ask else 4
-            if settled.spans and _settled(s, settled, layout, sc):
+            if (settled.spans or after.spans) and _settled(s, e, settled, after, turns, layout, sc):
                 w *= sc.settled_weight
                 bits |= 8
             if layout is not None and layout.brackets and layout.aside(s, e):
