@@ -91,7 +91,6 @@ class _Layout:
     """Where the case's clauses and brackets are, computed once per scored case."""
 
     def __init__(self, text: str):
-        self.text = text
         self.ends = [m.start() for m in _CLAUSE_END.finditer(text)]
         inside: list[tuple[int, int]] = []
         if _ANY_OPEN.search(text):
@@ -110,10 +109,6 @@ class _Layout:
     def aside(self, start: int, end: int) -> bool:
         i = bisect_right(self.brackets, (start, -1)) - 1  # the last bracket opened before the hit
         return i >= 0 and end <= self.brackets[i][1]
-
-    def listed(self, start: int, end: int) -> bool:
-        """One item of an enumeration (用地、用能、电力): a part of what is asked, not the ask."""
-        return self.text[start - 1:start] == "、" or self.text[end:end + 1] == "、"
 
 
 _LONGEST_WORD = 12  # ask and settled words are short; the window below looks this far back
