@@ -209,7 +209,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             if layout is not None and layout.brackets and layout.aside(s, e):
                 w *= sc.aside
                 bits |= 16
-            elif text[s - 1:s] == "、" or text[e:e + 1] == "、":  # one item of an enumeration
+            elif _listed(text, s, e):
                 w *= sc.aside
                 bits |= 32
             found.append((s, e, w, bits))
@@ -235,6 +235,19 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     ranked.sort(key=lambda r: (r[0], r[1]))
     return [DepartmentScore(dept, -neg, tuple(_phrase(f, p) for p in phrases), tuple(rules[dept]))
             for neg, _, dept, phrases in ranked[:_SHOWN]]
+
+
+_ITEM_TAIL = 4  # 营业执照复印件、…: an item may go on a few characters past its keyword
+
+
+def _listed(text: str, s: int, e: int) -> bool:
+    """One item of an enumeration (用地、用能、电力; 营业执照复印件、法人身份证): a part of what is
+    asked, not the ask."""
+    if text[s - 1:s] == "、":
+        return True
+    tail = text[e:e + _ITEM_TAIL + 1]
+    at = tail.find("、")
+    return at >= 0 and not _CLAUSE_END.search(tail[:at])
 
 
 def _phrase(f: Facts, p: tuple[float, int, int, int]) -> Phrase:
