@@ -80,6 +80,10 @@ class Condition:
         """The keyword hits that made this hold, as (pattern id, start, end), for scoring."""
         return []
 
+    def keyword_ids(self) -> frozenset[int]:
+        """The pattern ids whose hits can be evidence (``any`` and ``all`` words, not under ``not``)."""
+        return frozenset()
+
 
 @dataclass(frozen=True)
 class All(Condition):
@@ -96,6 +100,9 @@ class All(Condition):
 
     def evidence(self, f: Facts) -> list[tuple[int, int, int]]:
         return [h for c in self.items for h in c.evidence(f)]
+
+    def keyword_ids(self) -> frozenset[int]:
+        return frozenset().union(*(c.keyword_ids() for c in self.items))
 
     def describe(self) -> str:
         return "（" + " 且 ".join(c.describe() for c in self.items) + "）"
@@ -120,6 +127,9 @@ class Any_(Condition):
 
     def evidence(self, f: Facts) -> list[tuple[int, int, int]]:
         return [h for c in self.items if c.test(f) for h in c.evidence(f)]
+
+    def keyword_ids(self) -> frozenset[int]:
+        return frozenset().union(*(c.keyword_ids() for c in self.items))
 
     def describe(self) -> str:
         return "（" + " 或 ".join(c.describe() for c in self.items) + "）"
@@ -275,6 +285,9 @@ class Keywords(Condition):
     @cached_property
     def _positive(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(self.all + self.any))
+
+    def keyword_ids(self) -> frozenset[int]:
+        return frozenset(self._positive)
 
     def describe(self) -> str:
         parts = []

@@ -12,8 +12,8 @@
    matches is pooled, and the pool is weighed (:mod:`routing_rules.scoring`) when evaluation
    ends — at the first ordinary rule that matches after the pool has something, or at the last
    rule. A rule before the evidence rules (thanks with no ask → triage) still decides alone, and
-   one after them (the category the enterprise picked) decides only when no evidence was found. For the single-valued fields (tier, SLA policy, theme) the first rule that
-   sets one wins, so modifiers placed before the department rules (key projects, cross-department
+   one after them (the category the enterprise picked) decides only when no evidence was found.
+   For the single-valued fields (tier, SLA policy, theme) the first rule that sets one wins, so modifiers placed before the department rules (key projects, cross-department
    cases) take precedence; priority is the highest given; co-departments and tags accumulate.
 
 No rule matched, or only ``continue`` rules: the case goes to the officer's triage queue
@@ -33,7 +33,7 @@ import ahocorasick_rs
 from .conditions import Condition, Facts
 from .language import TierDeadline
 from .normalize import normalize
-from .scoring import CompiledScoring, DepartmentScore, explain_scores, lead_margin, weigh
+from .scoring import CLAUSE_ENDS, CompiledScoring, DepartmentScore, explain_scores, lead_margin, weigh
 from .vocabulary import PRIORITIES, URGENCIES, Tier, Vocabulary
 
 
@@ -317,12 +317,13 @@ class RuleSet:
             scores = weigh(f, pooled, self.scoring)
             margin = lead_margin(scores)
             winner = scores[0]
-            if len(scores) > 1 and margin < self.scoring.margin and self.scoring.close_then == "triage":
+            close = len(scores) > 1 and margin < self.scoring.margin
+            if close and self.scoring.close_then == "triage":
                 triage = True
             else:
                 lead = winner.department
                 matched += winner.rules
-                if len(scores) > 1 and margin < self.scoring.margin and self.scoring.close_then == "co":
+                if close and self.scoring.close_then == "co":
                     close_co = scores[1].department
 
         tier: Tier | None = None
@@ -379,7 +380,7 @@ class RuleSet:
             explanation=_explain(self.vocabulary, explained, lead, triage, co_departments, lead_tier,
                                  sla_policy, final_priority, weighed),
             scores=tuple({**s.to_dict(), "margin": round(margin, 3)} if i == 0 else s.to_dict()
-                         for i, s in enumerate(scores[:3])),
+                         for i, s in enumerate(scores)),
         )
 
 
@@ -394,7 +395,7 @@ def _gapped_pattern(patterns: list[str]) -> "re.Pattern[str] | None":
     for pid, word in enumerate(patterns):
         if "~" in word and word.strip("~"):
             pieces = [re.escape(p) for p in word.split("~") if p]
-            parts.append(f"(?P<g{pid}>" + f"[^,.;:!?。\\n]{{0,{GAP}}}?".join(pieces) + ")")
+            parts.append(f"(?P<g{pid}>" + f"[^{re.escape(CLAUSE_ENDS)}]{{0,{GAP}}}?".join(pieces) + ")")
     return re.compile("|".join(parts)) if parts else None
 
 

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from .conditions import ConditionParser, Patterns
+from .conditions import Condition, ConditionParser, Patterns
 from .normalize import normalize_keyword
 from .engine import CompiledRule, DecisionDefaults, Effect, RuleSet
 from .language import Example, Rule, RuleFile, Scoring, SlaPolicy, Then
@@ -110,7 +110,7 @@ class _Compiler:
                 for j, example in enumerate(rule.examples):
                     self._check_example(doc, path + ("examples", j), example, policies)
                     examples.append((example, doc.file, doc.line(path + ("examples", j))))
-                asks = self._asks(doc, path, rule)
+                asks = self._asks(doc, path, rule, condition)
                 if condition is not None and effect is not None:
                     rules.append(CompiledRule(len(rules), rule.id, rule.description, condition, effect,
                                               not rule.continue_, doc.file, doc.line(path), rule.weight, asks))
@@ -144,21 +144,23 @@ class _Compiler:
         return CompiledScoring(ids["asks"], ids["settled"], sc.reach, w.title, w.ask, w.settled, w.aside,
                                sc.close_call.margin, sc.close_call.then, ids["settled_after"], ids["turns"])
 
-    def _asks(self, doc: Document, path: tuple, rule: Rule) -> frozenset[int]:
-        """An evidence rule's own ask words: each must be one of its keywords."""
+    def _asks(self, doc: Document, path: tuple, rule: Rule, condition: Condition | None) -> frozenset[int]:
+        """An evidence rule's own ask words: each must be one of its keywords (unchecked when the
+        condition itself failed to parse: its errors are reported already)."""
         if rule.weight is None:
             if rule.asks:
                 self._fail(doc, path + ("asks",), "'asks' is for evidence rules: give the rule a 'weight' too")
             return frozenset()
         if rule.continue_ or rule.then.triage or not rule.then.lead:
             self._fail(doc, path + ("weight",), "an evidence rule (with 'weight') names a 'lead' and is not 'continue'")
-        own = {normalize_keyword(w) for w in _keywords_of(rule.when)}
+        own = condition.keyword_ids() if condition is not None else None
         ids = []
         for i, word in enumerate(rule.asks):
-            if normalize_keyword(word) not in own:
+            pid = self.patterns.ids.get(normalize_keyword(word))
+            if own is not None and pid not in own:
                 self._fail(doc, path + ("asks", i), f"ask word '{word}' is not one of this rule's keywords; add it to when.keywords")
-            else:
-                ids.append(self.patterns.add(word))
+            elif pid is not None:
+                ids.append(pid)
         return frozenset(ids)
 
     def _tier(self, doc: Document, path: tuple, ref: Any) -> Tier | None:
@@ -254,21 +256,6 @@ class _Compiler:
             self._tier(doc, here + ("tier",), e.tier)
         if e.lead is not None and e.triage:
             self._fail(doc, here, "an example cannot expect both a lead and triage")
-
-
-def _keywords_of(node: Any) -> list[str]:
-    """Every word in the positive keyword lists (any, all) of a ``when``, however nested."""
-    if isinstance(node, list):
-        return [w for item in node for w in _keywords_of(item)]
-    if not isinstance(node, dict):
-        return []
-    out: list[str] = []
-    for key, value in node.items():
-        if key == "keywords" and isinstance(value, dict):
-            out += [str(w) for k in ("any", "all") for w in (value.get(k) or []) if isinstance(w, (str, int))]
-        elif key in ("all", "any"):
-            out += _keywords_of(value)
-    return out
 
 
 class ActiveRuleSet:

@@ -37,9 +37,11 @@ from .conditions import Facts
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import CompiledRule
 
-# Clause ends after normalisation (NFKC has turned full-width ，；：！？ into ASCII).
-_MOST_HITS = 64
-_CLAUSE_END = re.compile(r"[,.;:!?\n。]")
+_MOST_HITS = 64  # hits of one rule weighed: a word said a hundred times is no more the ask
+# Clause ends after normalisation (NFKC has turned full-width ，；：！？ into ASCII); the engine's
+# gap keywords (停~电) do not reach across them either.
+CLAUSE_ENDS = ",.;:!?\n。"
+_CLAUSE_END = re.compile(f"[{re.escape(CLAUSE_ENDS)}]")
 _OPEN = "([【〔"
 _ANY_OPEN = re.compile(r"[(\[【〔]")
 _BRACKET = re.compile(r"[(\[【〔)\]】〕]")
@@ -168,13 +170,14 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    asks = settled = after = turns = layout = None
+    asks, settled, after = _Words(f, sc.asks), _Words(f, sc.settled), _Words(f, sc.settled_after)
+    turns = _Words(f, sc.turns)
+    layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
     hits: dict[str, list[tuple[int, int, float, int]]] = {}
     rules: dict[str, list["CompiledRule"]] = {}
     for rule in pooled:
-        # a word repeated a hundred times is no more the ask than one said a few times
         spans = rule.condition.evidence(f)[:_MOST_HITS]
         dept = rule.effect.lead
         assert dept is not None and rule.weight is not None
@@ -183,18 +186,11 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
         if not spans:  # a rule on attributes only (category, district): one plain piece of evidence
             found.append((-1, -1, rule.weight, 64))
         for pid, s, e in spans:
-            n = e - s
-            w = rule.weight * (1.0 if n <= 2 else min(1.0 + 0.25 * (n - 2), 2.0))
+            w = rule.weight * specificity(e - s)
             bits = 0
             if s < title_len:
                 w *= sc.title
                 bits = 1
-            if asks is None:
-                asks, settled, after = _Words(f, sc.asks), _Words(f, sc.settled), _Words(f, sc.settled_after)
-                turns = _Words(f, sc.turns)
-                if asks.spans or settled.spans or after.spans or "(" in text or "[" in text or "【" in text \
-                        or "〔" in text:
-                    layout = _Layout(text)
             if pid in rule.asks:
                 w *= sc.ask
                 bits |= 2
@@ -261,7 +257,7 @@ def _phrase(f: Facts, p: tuple[float, int, int, int]) -> Phrase:
 def explain_scores(names: dict[str, str], scores: list[DepartmentScore], margin: float) -> list[str]:
     """The lines of the decision's explanation about the scores, in Chinese."""
     lines = []
-    for d in scores[:3]:
+    for d in scores[:_SHOWN]:
         shown = "；".join(
             f"「{p.text}」{p.weight:.1f}" + (f"（{'、'.join(p.notes)}）" if p.notes else "") for p in d.phrases[:4]
         )

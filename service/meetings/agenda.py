@@ -191,13 +191,13 @@ def common_problems(items: list[Item], links: dict[int, set[int]]) -> list[Item]
         if item.case_id in seen:
             continue
         cluster, todo = [], [item.case_id]
-        while todo:  # the connected cases, breadth first
+        while todo:  # every case connected to this one (the cluster is put in order below)
             cid = todo.pop()
             if cid in seen or cid not in on_agenda:
                 continue
             seen.add(cid)
             cluster.append(on_agenda[cid])
-            todo += sorted(links.get(cid, ()))
+            todo += links.get(cid, ())
         if len(cluster) == 1:
             out.append(item)
             continue

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from routing_rules import SourceErrors
+
+if TYPE_CHECKING:  # pragma: no cover
+    from routing_rules.suggest import Replay
 
 from .. import audit
 
@@ -93,7 +98,7 @@ class Suggestion:
     corrections: int
     proposals: list
     yaml: str
-    replay: object | None  # routing_rules.suggest.Replay; None when there is nothing to propose
+    replay: "Replay | None"  # None when there is nothing to propose
 
 
 def propose(session, rt, max_collateral: int = 0, into: Path | None = None, latest: int | None = None) -> Suggestion:

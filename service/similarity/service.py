@@ -97,7 +97,7 @@ def links_among(session: Session, case_ids: list[int]) -> dict[int, set[int]]:
     if len(case_ids) < 2:
         return {}
     mine = select(CaseBand.key, CaseBand.case_id).where(CaseBand.case_id.in_(case_ids)).subquery()
-    other = select(CaseBand.key, CaseBand.case_id).where(CaseBand.case_id.in_(case_ids)).subquery()
+    other = mine.alias()
     pairs = set(session.execute(select(mine.c.case_id, other.c.case_id).join(other, and_(
         other.c.key == mine.c.key, other.c.case_id > mine.c.case_id))).all())
     if not pairs:

@@ -5,6 +5,8 @@ route, recorded in the audit log the same way."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import or_, select
@@ -22,6 +24,7 @@ from ..enterprises.models import Enterprise
 from ..errors import Problem
 from ..notifications.delivery import redrive
 from ..notifications.models import DEAD, OutboxMessage
+from ..routing import objection_rates, propose
 from ..routing import reload as reload_rules
 from ..runtime import Runtime
 from . import words
@@ -206,10 +209,6 @@ def _rules_page(request, rt, signed, tried=None, text=None, errors=None, status=
     rules = rt.rules.current
     stats = {}
     if session is not None:  # the objection rate of each rule over the last 90 days (异议率)
-        from datetime import timedelta
-
-        from ..routing import objection_rates
-
         stats = objection_rates(session, rt.clock() - timedelta(days=90))
     return _page(request, "admin/rules.html", status, signed=signed, sections=SECTIONS, rules=rules,
                  tried=tried, text=text or {}, errors=errors, stats=stats)
@@ -232,8 +231,6 @@ def suggestions_page(request: Request, session: Session = Depends(db), rt: Runti
     signed = _admin(request, session)
     if signed is None:
         return _not_here(request, session)
-    from ..routing import propose
-
     found = propose(session, rt, latest=SUGGEST_LATEST)
     names = {d.key: d.name for d in rt.directory.departments}
     return _page(request, "admin/suggestions.html", signed=signed, sections=SECTIONS, found=found, names=names,
@@ -245,8 +242,6 @@ def suggestions_file(request: Request, session: Session = Depends(db), rt: Runti
     signed = _admin(request, session)
     if signed is None:
         return _not_here(request, session)
-    from ..routing import propose
-
     found = propose(session, rt, latest=SUGGEST_LATEST)
     return _secure(Response(found.yaml or "# nothing to suggest\n", media_type="application/yaml; charset=utf-8",
                             headers={"Content-Disposition": 'attachment; filename="15-suggested.yaml"'}))
