@@ -155,6 +155,8 @@ class ScoringWeights(_Strict):
     ask: float = Field(2.0, ge=1, le=10, description="a hit that is what is asked, against 1 for a mention")
     settled: float = Field(0.3, gt=0, le=1, description="a hit after 已取得, 不涉及...: done or not at issue")
     aside: float = Field(0.5, gt=0, le=1, description="a hit inside brackets: a detail or a list")
+    addressed: float = Field(1.0, ge=1, le=10, description="a hit right after an address word (请税务局): "
+                                                          "the one asked, named")
 
 
 class CloseCall(_Strict):
@@ -171,6 +173,8 @@ class Scoring(_Strict):
     settled_after: tuple[str, ...] = ()
     # words that end a settled word's reach (不是用地问题，而是图审: 图审 is not settled)
     turns: tuple[str, ...] = ()
+    # words that name whom the enterprise asks when a department's word follows at once (请税务局…)
+    address: tuple[str, ...] = ()
     reach: int = Field(8, ge=1, le=40, description="characters an ask word reaches within its clause")
     weights: ScoringWeights = ScoringWeights()
     close_call: CloseCall = CloseCall()

@@ -9,13 +9,17 @@ where it stands:
 - **what is asked** (``ask``): a hit near one of the set's ask words in its clause (申请, 办理,
   拖欠, 未到账…), fading over ``reach`` characters, or a hit on one of the rule's own ``asks``
   (招聘 for human resources: the word is the ask);
+- **the one addressed** (``addressed``): a hit right after one of the set's ``address`` words,
+  at most one character between (请税务局, 恳请市发改委, 请问商务局): the enterprise names whom it
+  asks;
 - **the title** (``title``) more than the description;
 - **specific** more than general: a longer keyword weighs more (two characters 1, each further
   character a quarter more, at most 2), and hits of one department side by side (市政排水管网)
   are one phrase, as strong as its strongest word;
 - **settled or not at issue** (``settled``): after 已取得, 已办结, 不涉及… in the same clause, or
   before a ``settled_after`` word (土地证都齐了, …先不急) — unless a ``turns`` word (而是, 但)
-  stands between: 不是用地问题，而是图审 settles 用地, not 图审;
+  stands between: 不是用地问题，而是图审 settles 用地, not 图审; an ask word inside a settled
+  word (解决 in 已解决, 到账 in 已到账) asks nothing;
 - **an aside** (``aside``): inside brackets, where enterprises put details, or one item of an
   enumeration (用地、用能、电力、环评: each a part of what is asked, not the ask).
 
@@ -60,6 +64,8 @@ class CompiledScoring:
     close_then: str = "co"
     settled_after: frozenset[int] = frozenset()
     turns: frozenset[int] = frozenset()
+    address: frozenset[int] = frozenset()
+    addressed: float = 1.0
 
 
 class Phrase(NamedTuple):
@@ -117,12 +123,18 @@ _LONGEST_WORD = 12  # ask and settled words are short; the window below looks th
 
 
 class _Words:
-    """Hits of the scoring's ask or settled words, sorted, with their starts for bisecting."""
+    """Hits of the scoring's ask or settled words, sorted, with their starts for bisecting;
+    without those inside one of ``unless``'s hits."""
 
-    def __init__(self, f: Facts, pids: frozenset[int]):
+    def __init__(self, f: Facts, pids: frozenset[int], unless: "_Words | None" = None):
         hits = f.hits
         self.spans = sorted(sp for pid in hits.keys() & pids for sp in hits[pid])
+        if unless is not None and unless.spans and self.spans:
+            self.spans = [(s, e) for s, e in self.spans if not unless.covers(s, e)]
         self.starts = [a for a, _ in self.spans]
+
+    def covers(self, s: int, e: int) -> bool:
+        return any(a <= s and e <= b for a, b in self.near(s - _LONGEST_WORD, s))
 
     def near(self, lo: int, hi: int) -> list[tuple[int, int]]:
         return self.spans[bisect_left(self.starts, lo):bisect_right(self.starts, hi)]
@@ -161,8 +173,17 @@ def _settled(s: int, e: int, settled: _Words, after: _Words, turns: _Words, layo
     return False
 
 
+_ADDRESS_GAP = 1  # 请市发改委: one character (市, 贵) may stand between the address word and the name
+
+
+def _addressed(s: int, text: str, address: _Words) -> bool:
+    """Right after an address word (请, 恳请…), nothing but a character of the name between."""
+    return any(a_e <= s and s - a_e <= _ADDRESS_GAP and not _CLAUSE_END.search(text, a_e, s)
+               for _, a_e in address.near(s - _ADDRESS_GAP - _LONGEST_WORD, s))
+
+
 # why a hit weighs what it does, as bits while scoring and as words in the explanation
-_NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"))
+_NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"), (128, "点名"))
 _SHOWN = 3  # departments explained: the winner, the runner-up and one more
 
 
@@ -170,8 +191,11 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    asks, settled, after = _Words(f, sc.asks), _Words(f, sc.settled), _Words(f, sc.settled_after)
+    settled, after = _Words(f, sc.settled), _Words(f, sc.settled_after)
+    # an ask word inside a settled one (解决 in 已解决, 到账 in 已到账) says it is done, not asked
+    asks = _Words(f, sc.asks, _Words(f, sc.settled | sc.settled_after))
     turns = _Words(f, sc.turns)
+    address = _Words(f, sc.address) if sc.address else None
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
@@ -199,6 +223,9 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                 if factor > 1.0:
                     w *= factor
                     bits |= 2 if factor >= half_ask else 4
+            if address is not None and address.spans and _addressed(s, text, address):
+                w *= sc.addressed
+                bits |= 128
             if (settled.spans or after.spans) and _settled(s, e, settled, after, turns, layout, sc):
                 w *= sc.settled_weight
                 bits |= 8
