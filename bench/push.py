@@ -42,7 +42,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import TITLES, free_port, pct, start  # noqa: E402
+from bench.bigload import TITLES  # noqa: E402
+from bench.intake import start  # noqa: E402
+from bench.scratch import free_port, pct  # noqa: E402
 from bench.scratch import UNLIMITED, enterprise_key, scratch_database  # noqa: E402
 
 CLOSEDLOOP = Path(sys.executable).with_name("closedloop")

@@ -68,3 +68,9 @@ def free_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0–100) of ``values``, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]

@@ -97,7 +97,6 @@ class NotifySettings:
     lease: float = 60.0                         # a claimed message is retried after this if its worker died
     interval: float = 5.0                       # catch-up sweep
     batch: int = 50
-    linger: float = 0.005                       # seconds of commits whose ids go to the worker in one task
     circuit_threshold: int = 5                  # consecutive failures that open a channel's circuit
     circuit_rest: float = 30.0                  # seconds an open circuit rests before one trial
     smtp_url: str | None = None                 # smtp://user:password@host:port (smtps:// or ?starttls=1)
@@ -113,7 +112,6 @@ class NotifySettings:
             timeout=num("TIMEOUT", cls.timeout), max_attempts=int(num("MAX_ATTEMPTS", cls.max_attempts)),
             backoff=num("BACKOFF", cls.backoff), backoff_cap=num("BACKOFF_CAP", cls.backoff_cap),
             lease=num("LEASE", cls.lease), interval=num("INTERVAL", cls.interval), batch=int(num("BATCH", cls.batch)),
-            linger=num("LINGER", cls.linger),
             circuit_threshold=int(num("CIRCUIT_THRESHOLD", cls.circuit_threshold)),
             circuit_rest=num("CIRCUIT_REST", cls.circuit_rest),
             smtp_url=_env("CLOSEDLOOP_SMTP_URL"), smtp_from=_env("CLOSEDLOOP_SMTP_FROM", cls.smtp_from),

@@ -54,9 +54,9 @@ class Runtime:
         rt = cls(settings, directory, calendar, rules, engine, sessions, limiter, clock)
         rt.calendar_source = _holiday_file_state(settings)
         if settings.redis_url:
-            from .notifications.dispatch import CeleryNotifier, HandOver
+            from .notifications.dispatch import CeleryNotifier
 
-            rt.notifier = HandOver(CeleryNotifier(settings.redis_url), settings.notify.linger)
+            rt.notifier = CeleryNotifier(settings.redis_url)
         outbox.install(sessions, directory, rt.notify)
         return rt
 
