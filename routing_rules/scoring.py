@@ -9,9 +9,9 @@ where it stands:
 - **what is asked** (``ask``): a hit near one of the set's ask words in its clause (申请, 办理,
   拖欠, 未到账…), fading over ``reach`` characters, or a hit on one of the rule's own ``asks``
   (招聘 for human resources: the word is the ask);
-- **the one addressed** (``addressed``): a hit right after one of the set's ``address`` words,
-  at most one character between (请税务局, 恳请市发改委, 请问商务局): the enterprise names whom it
-  asks;
+- **the one addressed** (``addressed``, in place of ``ask``): a hit right after one of the
+  set's ``address`` words, at most one character between (请税务局, 恳请市发改委, 请问商务局): the
+  enterprise names whom it asks (an address word inside another ask word, 请 in 申请, is not one);
 - **the title** (``title``) more than the description;
 - **specific** more than general: a longer keyword weighs more (two characters 1, each further
   character a quarter more, at most 2), and hits of one department side by side (市政排水管网)
@@ -195,7 +195,8 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     # an ask word inside a settled one (解决 in 已解决, 到账 in 已到账) says it is done, not asked
     asks = _Words(f, sc.asks, _Words(f, sc.settled | sc.settled_after))
     turns = _Words(f, sc.turns)
-    address = _Words(f, sc.address) if sc.address else None
+    # 请 in 申请 addresses no one: an address word inside another ask word is that word's
+    address = _Words(f, sc.address, _Words(f, sc.asks - sc.address)) if sc.address else None
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
@@ -215,7 +216,10 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             if s < title_len:
                 w *= sc.title
                 bits = 1
-            if pid in rule.asks:
+            if address is not None and address.spans and _addressed(s, text, address):
+                w *= sc.addressed  # the one asked, named: in place of the ask's weight
+                bits |= 128
+            elif pid in rule.asks:
                 w *= sc.ask
                 bits |= 2
             elif asks.spans:
@@ -223,9 +227,6 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                 if factor > 1.0:
                     w *= factor
                     bits |= 2 if factor >= half_ask else 4
-            if address is not None and address.spans and _addressed(s, text, address):
-                w *= sc.addressed
-                bits |= 128
             if (settled.spans or after.spans) and _settled(s, e, settled, after, turns, layout, sc):
                 w *= sc.settled_weight
                 bits |= 8

@@ -61,7 +61,8 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
     for name, floor in (("sample-cases.jsonl", 1.0), ("holdout-cases.jsonl", 1.0), ("fresh-cases.jsonl", 1.0),
                         ("unseen-third-set.jsonl", 0.97), ("unseen-fourth-set.jsonl", 0.97),
                         ("unseen-fifth-set.jsonl", 0.97), ("unseen-sixth-set.jsonl", 0.97),
-                        ("unseen-seventh-set.jsonl", 0.97), ("unseen-eighth-set.jsonl", 0.97)):
+                        ("unseen-seventh-set.jsonl", 0.97), ("unseen-eighth-set.jsonl", 0.97),
+                        ("unseen-ninth-set.jsonl", 0.97), ("unseen-tenth-set.jsonl", 0.97)):
         items = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         right = 0
         for item in items:
@@ -168,6 +169,7 @@ def test_a_gap_keyword_needs_both_sides(tmp_path, vocabulary):
 
 ADDRESSED = """
     scoring:
+      asks: [申请]
       address: [请, 希望]
       weights: {addressed: %s}
       close_call: {margin: 0.01, then: co}
@@ -187,6 +189,9 @@ def test_the_department_the_enterprise_names_as_the_one_asked_weighs_more(tmp_pa
     for text in ("国土的事，请大家看看供电", "国土的事，希望，供电"):
         d = named.route(CaseInput(title="你好", description=text))
         assert d.lead_department == "natural-resources", text
+    # 请 inside 申请 addresses no one: 申请 asks for what follows it
+    applied = named.route(CaseInput(title="你好", description="国土的事，申请供电")).scores[0]["evidence"][0]
+    assert applied["phrase"] == "供电" and "诉求" in applied["notes"] and "点名" not in applied["notes"], applied
     # without the weight (1, the default) the name is one more mention
     plain = load_ruleset(rules(tmp_path, ADDRESSED % 1.0), vocabulary)
     assert plain.route(CaseInput(title="你好", description="国土的事，请市供电公司来看看")).lead_department == \
