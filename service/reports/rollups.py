@@ -21,6 +21,8 @@ What keeps them exact:
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -83,11 +85,18 @@ def _on_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def roll_up(rt: Runtime, now: datetime, limit: int | None = None) -> list[date]:
+class RollUpRun(list):
+    """The months a run rolled up; ``more``: it stopped with months left (its limit or budget)."""
+
+    more = False
+
+
+def roll_up(rt: Runtime, now: datetime, limit: int | None = None, budget: float | None = None) -> RollUpRun:
     """Roll up every month that ended more than ``MARGIN`` before ``now`` and is not rolled up
     (or no longer valid), one transaction per month; the months rolled, oldest first. Safe to run
-    twice, or twice at once. ``limit``: at most this many months in this run (the rest next
-    time)."""
+    twice, or twice at once. ``limit``: at most this many months in this run; ``budget``: start
+    no month after this many seconds (at least one is rolled) — the rest next time, which
+    :func:`pending` tells."""
     with rt.session() as session:
         if not _on_postgresql(session):
             return []
@@ -112,15 +121,21 @@ def roll_up(rt: Runtime, now: datetime, limit: int | None = None) -> list[date]:
         if m not in rolled:
             todo.append(m)
         m = month_after(m)
-    done = []
+    done = RollUpRun()
+    started = time.monotonic()
     for m in todo[:limit] if limit is not None else todo:
+        if budget is not None and done and time.monotonic() - started > budget:
+            done.more = True  # out of time: the rest, and the watermark, next time
+            break
         with rt.session() as session:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
             if session.get(RolledMonth, m) is None:  # a second run may have rolled it meanwhile
                 _roll(session, rt, m, top, now)
                 done.append(m)
             session.commit()
-    if limit is None or len(todo) <= limit:
+    if limit is not None and len(todo) > limit:
+        done.more = True
+    if not done.more:
         with rt.session() as session:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
             mark = session.get(RollupWatermark, 1)

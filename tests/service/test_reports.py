@@ -23,7 +23,7 @@ from service.escalation.sweep import sweep
 from service.reports.facts import COLUMNS, replay
 from service.reports import rollups
 from service.reports.measures import COUNTS, GROUPS, compute, parse_period
-from service.reports.models import CaseFact, ReportMonth, RolledMonth
+from service.reports.models import CaseFact, ReportMonth, RolledMonth, RollupWatermark
 from support import TZ
 
 LAND = "natural-resources"
@@ -400,6 +400,35 @@ def test_a_late_fact_keeps_the_rollups_exact_and_is_rolled_up_again(world):
     with world.rt.session() as s:
         assert rollups.usable(s, world.rt, december.start, end) is not None
     assert report(world, "2026-12", group_by="city", now=ROLLED_AT).city.counts["withdrawn"] == before + 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_run_out_of_time_leaves_the_rest_to_the_next(world):
+    _history(world)
+    first = rollups.roll_up(world.rt, ROLLED_AT, budget=0)  # at least one month, then out of time
+    assert first == [date(2026, 11, 1)] and first.more
+    with world.rt.session() as s:
+        assert s.get(RollupWatermark, 1) is None  # the facts are not all rolled: no watermark yet
+    rest = rollups.roll_up(world.rt, ROLLED_AT, budget=3600)
+    assert rest == [date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)] and not rest.more
+    with world.rt.session() as s:
+        assert s.get(RollupWatermark, 1) is not None
+    assert rollups.roll_up(world.rt, ROLLED_AT) == []
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_the_roll_up_task_out_of_time_queues_the_next_run_at_once(world, monkeypatch):
+    from workers import tasks
+
+    _history(world)
+    queued = []
+    monkeypatch.setattr(tasks, "runtime", lambda: world.rt)
+    monkeypatch.setattr(world.rt, "clock", lambda: ROLLED_AT)
+    monkeypatch.setattr(tasks, "ROLL_UP_BUDGET", 0)
+    monkeypatch.setattr(tasks.roll_up_task, "apply_async", lambda **kw: queued.append(kw))
+    assert tasks.roll_up_task() == ["2026-11-01"] and len(queued) == 1
+    monkeypatch.setattr(tasks, "ROLL_UP_BUDGET", 3600)
+    assert tasks.roll_up_task() == ["2026-12-01", "2027-01-01", "2027-02-01"] and len(queued) == 1
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
