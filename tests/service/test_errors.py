@@ -105,14 +105,15 @@ def test_enterprise_registration_errors(world):
     assert dup["enterprise_id"] == ok.json()["id"] and "already registered as enterprise" in dup["detail"]
 
 
-def test_routing_reload_refuses_bad_files_and_keeps_running_rules(world, tmp_path):
+def test_routing_reload_refuses_bad_files_and_keeps_running_rules(world, tmp_path, monkeypatch):
     import shutil
 
     from routing_rules import DEFAULT_RULES, load_ruleset
 
     rules = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES, rules)
-    world.rt.rules._loader = lambda: load_ruleset(rules, world.rt.directory.vocabulary())
+    # the runtime reads the copy for this test only (monkeypatch puts its own loader back)
+    monkeypatch.setattr(world.rt.rules, "_loader", lambda: load_ruleset(rules, world.rt.directory.vocabulary()))
     before = world.client.get("/v1/routing/rules", headers=world.h("admin")).json()["version"]
     (rules / "99-bad.yaml").write_text("rules:\n  - {id: x, description: d, when: {category: land}, then: {lead: nobody}}\n",
                                        encoding="utf-8")
