@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, union_all, update
+from sqlalchemy import and_, bindparam, insert, or_, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -38,7 +38,7 @@ from ..reports import facts
 from ..reports.models import CaseFact
 from ..runtime import Runtime
 from . import machine, writes
-from .models import Case, CaseEvent, IdempotencyRecord, TrackingCounter
+from .models import RUNNING_SQL, Case, CaseEvent, IdempotencyRecord, TrackingCounter
 from .schemas import CaseSubmission
 
 
@@ -255,6 +255,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 NEWEST_FIRST = (Case.created_at.desc(), Case.id.desc())
 
 
+# the running cases, written as ix_cases_running_due's predicate so that PostgreSQL sees the
+# index serves the query (a bound-parameter IN would not prove it under a generic plan)
+_RUNNING = text(RUNNING_SQL)
+
+
 def list_cases(session: Session, rt: Runtime, p: Principal, *, status: str | None = None, tier: int | None = None,
                department: str | None = None, district: str | None = None, overdue: bool | None = None,
                triage: bool | None = None, text: str | None = None, cursor: str | None = None,
@@ -300,8 +305,17 @@ def list_cases(session: Session, rt: Runtime, p: Principal, *, status: str | Non
         scope = visible_cases(p, dialect)
         if department is not None:
             scope = and_(scope, or_(Case.lead_department == department, co_department(department, dialect)))
-        stmt = select(Case).where(scope, *where).order_by(Case.due_at.asc().nulls_last(), Case.id).limit(limit)
-        return list(session.scalars(stmt)), None
+        # Read as two parts, each in order from an index: the cases with a deadline soonest first
+        # (only a running case has one: ix_cases_running_due, whose predicate the query states),
+        # then those without, oldest first. One ORDER BY due_at NULLS LAST sorted the whole scope
+        # (a department's or the city's every case: 0.35–0.9 s at a million; bench/listing.py).
+        timed = (select(Case).where(scope, *where, Case.due_at.is_not(None), _RUNNING)
+                 .order_by(Case.due_at, Case.id).limit(limit))
+        found = list(session.scalars(timed))
+        if len(found) < limit:
+            found += session.scalars(select(Case).where(scope, *where, Case.due_at.is_(None))
+                                     .order_by(Case.id).limit(limit - len(found)))
+        return found, None
     if cursor:
         # keyset: after the last case of the page, in the lists' order (newest first)
         after, last_id = decode_cursor(cursor)

@@ -51,8 +51,9 @@ def _scans(node: dict, out: list, under_limit: bool = False) -> list:
     return out
 
 
-def _plan(rt, p: Principal, f: dict) -> list[dict]:
-    """The scans of ``cases`` in the plan of the list's statement, as PostgreSQL would run it."""
+def _plan(rt, p: Principal, f: dict, which: int = -1, whole: bool = False) -> list[dict]:
+    """The scans of ``cases`` in the plan of the list's statement (``which``: of those it sent),
+    as PostgreSQL would run it; ``whole``: every node of the plan instead."""
     cursor = None
     if f.get("page") == 2:
         with rt.session() as s:
@@ -69,7 +70,7 @@ def _plan(rt, p: Principal, f: dict) -> list[dict]:
             cases.list_cases(s, rt, p, limit=50, cursor=cursor, **{k: v for k, v in f.items() if k != "page"})
     finally:
         event.remove(rt.engine, "before_cursor_execute", grab)
-    statement, parameters = statements[-1]
+    statement, parameters = statements[which]
     with rt.engine.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))
         conn.execute(text("SET enable_bitmapscan = off"))
@@ -77,7 +78,11 @@ def _plan(rt, p: Principal, f: dict) -> list[dict]:
         plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar()
         conn.rollback()
     plan = plan if isinstance(plan, list) else json.loads(plan)
-    return _scans(plan[0]["Plan"], [])
+    return _nodes(plan[0]["Plan"]) if whole else _scans(plan[0]["Plan"], [])
+
+
+def _nodes(node: dict) -> list[dict]:
+    return [node, *(n for child in node.get("Plans", []) for n in _nodes(child))]
 
 
 @pytest.mark.parametrize("reader", READERS)
@@ -100,3 +105,44 @@ def test_every_list_reads_its_page_in_order_from_an_index(loaded, reader):
             # a department asked within a narrower scope is a filter on the scope's parts
             common = common or (reader in ("officer", "department", "enterprise") and "department" in f)
             assert common or "Index Cond" in s or s["Index Name"] in PARTIAL, (reader, f, s["Index Name"], s.get("Filter"))
+            if reader == "officer" and "district" in f and "officer_id" in s.get("Index Cond", ""):
+                # the officer's own cases in another district: bounded by both, never the
+                # officer's every case filtered (41 ms at a million: docs/benchmarks.md)
+                assert "district" in s["Index Cond"], (f, s["Index Name"], s.get("Filter"))
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_the_deadline_queue_reads_the_running_cases_soonest_first_from_their_index(loaded, reader):
+    # the web pages' default list: one ORDER BY due_at NULLS LAST over the scope sorted every
+    # case the reader may see (0.35–0.9 s at a million, bench/listing.py)
+    p = READERS[reader]
+    if p is None:
+        with loaded.engine.connect() as conn:
+            p = Principal("k", "enterprise", enterprise_id=conn.execute(BUSIEST).scalar())
+    for f in ({}, {"overdue": True}, {"department": "natural-resources"}, {"tier": 2}):
+        nodes = _plan(loaded, p, {**f, "by_deadline": True}, which=0, whole=True)
+        # (an incremental sort orders equal deadlines by id as they come, and stops at the page)
+        assert not [n for n in nodes if n["Node Type"] == "Sort"], (reader, f)
+        scans = [n for n in nodes if n.get("Relation Name") == "cases"]
+        assert scans and scans[0].get("Index Name") == "ix_cases_running_due", (reader, f, scans[:1])
+        assert scans[0]["Scan Direction"] == "Forward", (reader, f)
+
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_the_deadline_queue_in_two_parts_is_the_one_order_it_was(loaded, reader):
+    from sqlalchemy import select
+
+    from service.auth.principal import visible_cases
+    from service.cases.models import Case
+
+    p = READERS[reader]
+    if p is None:
+        with loaded.engine.connect() as conn:
+            p = Principal("k", "enterprise", enterprise_id=conn.execute(BUSIEST).scalar())
+    for limit in (50, 3000):  # the running cases alone, and past them into the cases with no deadline
+        with loaded.session() as s:
+            got = [c.id for c in cases.list_cases(s, loaded, p, limit=limit, by_deadline=True)[0]]
+            one_order = s.scalars(select(Case.id).where(visible_cases(p, "postgresql"))
+                                  .order_by(Case.due_at.asc().nulls_last(), Case.id).limit(limit)).all()
+        assert got == list(one_order), (reader, limit)
