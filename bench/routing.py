@@ -62,6 +62,10 @@ def rules_yaml(n_rules: int, rng: random.Random, departments: list[str], inert: 
         "rules:",
     ]
     words: list[str] = []
+    # with evidence rules, the ordinary lead rules come after them all, as in the Luohe layout
+    # (30-general.yaml after 20-departments.yaml): a fallback when no evidence was found, never
+    # a stop between two evidence rules
+    fallbacks: list[str] = []
     for i in range(n_rules):
         kws = [keyword(rng) for _ in range(5)]
         words += kws
@@ -82,7 +86,8 @@ def rules_yaml(n_rules: int, rng: random.Random, departments: list[str], inert: 
             if evidence:
                 lines.append(f"  - {{id: r{i}, description: d, weight: 1, when: {when}, then: {{lead: {dept}}}}}")
                 continue
-        lines.append(f"  - {{id: r{i}, description: d, when: {when}, then: {{lead: {dept}}}}}")
+        (fallbacks if evidence else lines).append(f"  - {{id: r{i}, description: d, when: {when}, then: {{lead: {dept}}}}}")
+    lines += fallbacks
     for i in range(inert):  # rules no generated case can match: they cost only memory
         kws = ", ".join(keyword(rng, INERT) for _ in range(5))
         lines.append(f"  - {{id: inert{i}, description: d, when: {{keywords: {{any: [{kws}]}}}}, then: {{lead: fiscal}}}}")

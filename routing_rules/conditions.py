@@ -263,11 +263,15 @@ class Keywords(Condition):
     def _any_set(self) -> frozenset[int]:
         return frozenset(self.any)
 
+    def _occurred(self, hits: dict) -> list[int]:
+        """The condition's words that occurred, in the condition's order (a department rule has
+        dozens of words, a case a handful of hits: intersect, don't walk the words)."""
+        found = self._positive_set.intersection(hits)
+        return sorted(found, key=self._order.__getitem__) if len(found) > 1 else list(found)
+
     def explain(self, f: Facts) -> list[dict]:
         out = []
-        for pid in self._positive:
-            if pid not in f.hits:
-                continue
+        for pid in self._occurred(f.hits):
             for start, end in self._spans(f, pid):
                 fld = f.field_of(start)
                 offset = start if fld == "title" else start - f.title_len - 1
@@ -279,12 +283,19 @@ class Keywords(Condition):
         return out
 
     def evidence(self, f: Facts) -> list[tuple[int, int, int]]:
-        hits = f.hits
-        return [(pid, s, e) for pid in self._positive if pid in hits for s, e in self._spans(f, pid)]
+        return [(pid, s, e) for pid in self._occurred(f.hits) for s, e in self._spans(f, pid)]
 
     @cached_property
     def _positive(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(self.all + self.any))
+
+    @cached_property
+    def _positive_set(self) -> frozenset[int]:
+        return frozenset(self._positive)
+
+    @cached_property
+    def _order(self) -> dict[int, int]:
+        return {pid: i for i, pid in enumerate(self._positive)}
 
     def keyword_ids(self) -> frozenset[int]:
         return frozenset(self._positive)

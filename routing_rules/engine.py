@@ -33,7 +33,7 @@ import ahocorasick_rs
 from .conditions import Condition, Facts
 from .language import TierDeadline
 from .normalize import normalize
-from .scoring import CLAUSE_ENDS, CompiledScoring, DepartmentScore, explain_scores, lead_margin, weigh
+from .scoring import CLAUSE_ENDS, CompiledScoring, DepartmentScore, explain_scores, lead_margin, thanks_only, weigh
 from .vocabulary import PRIORITIES, URGENCIES, Tier, Vocabulary
 
 
@@ -313,12 +313,15 @@ class RuleSet:
         scores: list[DepartmentScore] = []
         margin = 0.0
         close_co: str | None = None
+        thanked = False
         if pooled:
             scores = weigh(f, pooled, self.scoring)
             margin = lead_margin(scores)
             winner = scores[0]
             close = len(scores) > 1 and margin < self.scoring.margin
-            if close and self.scoring.close_then == "triage":
+            if thanks_only(f, scores, self.scoring):
+                triage = thanked = True
+            elif close and self.scoring.close_then == "triage":
                 triage = True
             else:
                 lead = winner.department
@@ -361,7 +364,9 @@ class RuleSet:
         final_priority = PRIORITIES[max(priority, _RANK[d.priority])]
         names = self.vocabulary.departments
         weighed = explain_scores(names, scores, margin) if scores else []
-        if scores and triage:
+        if thanked:
+            weighed.append("只有感谢或表扬，没有向任何部门提出诉求，转首席服务官分拣。")
+        elif scores and triage:
             weighed.append(f"差距小于 {self.scoring.margin:.0%}，按规则转首席服务官分拣。")
         elif close_co is not None:
             weighed.append(f"差距小于 {self.scoring.margin:.0%}，第二名列为协办单位。")

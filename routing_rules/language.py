@@ -175,6 +175,8 @@ class Scoring(_Strict):
     turns: tuple[str, ...] = ()
     # words that name whom the enterprise asks when a department's word follows at once (请税务局…)
     address: tuple[str, ...] = ()
+    # thanks and praise: with nothing asked of anyone, the case goes to triage (scoring.thanks_only)
+    thanks: tuple[str, ...] = ()
     reach: int = Field(8, ge=1, le=40, description="characters an ask word reaches within its clause")
     weights: ScoringWeights = ScoringWeights()
     close_call: CloseCall = CloseCall()

@@ -66,6 +66,7 @@ class CompiledScoring:
     turns: frozenset[int] = frozenset()
     address: frozenset[int] = frozenset()
     addressed: float = 1.0
+    thanks: frozenset[int] = frozenset()
 
 
 class Phrase(NamedTuple):
@@ -75,6 +76,7 @@ class Phrase(NamedTuple):
     field: str
     weight: float
     notes: tuple[str, ...]
+    asked: bool = False  # some hit of it is the ask, near one, or one itself, and not settled
 
     def to_dict(self) -> dict[str, Any]:
         return {"phrase": self.text, "field": self.field, "weight": round(self.weight, 2), "notes": list(self.notes)}
@@ -185,6 +187,16 @@ def _addressed(s: int, text: str, address: _Words) -> bool:
 # why a hit weighs what it does, as bits while scoring and as words in the explanation
 _NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"), (128, "点名"))
 _SHOWN = 3  # departments explained: the winner, the runner-up and one more
+_IS_ASK, _ASKED = 256, 512  # bits not shown as notes: the hit is an ask word; some hit is asked, unsettled
+
+
+def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) -> bool:
+    """Thanks or praise (one of the set's ``thanks`` words) and nothing asked of anyone: no hit
+    is the ask or near it, unless it is settled (帮我们协调解决了好几件难事，特此感谢). What the
+    thanks are for names a department; it is not a demand of it."""
+    if not sc.thanks or f.hits.keys().isdisjoint(sc.thanks):
+        return False
+    return not any(p.asked for d in scores for p in d.phrases)
 
 
 def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[DepartmentScore]:
@@ -227,9 +239,13 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                 if factor > 1.0:
                     w *= factor
                     bits |= 2 if factor >= half_ask else 4
+                elif any(a_s <= s and e <= a_e or s <= a_s and a_e <= e for a_s, a_e in asks.near(s - _LONGEST_WORD, e)):
+                    bits |= _IS_ASK  # the hit is an ask word itself (拨付): asked, weighed as a mention
             if (settled.spans or after.spans) and _settled(s, e, settled, after, turns, layout, sc):
                 w *= sc.settled_weight
                 bits |= 8
+            elif bits & (2 | 4 | 128 | _IS_ASK):
+                bits |= _ASKED
             if layout is not None and layout.brackets and layout.aside(s, e):
                 w *= sc.aside
                 bits |= 16
@@ -251,7 +267,9 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             else:
                 end = max(end, e)
                 if w > best:
-                    best, bits = w, b
+                    best, bits = w, b | (bits & _ASKED)  # the notes of the strongest hit; asked if any was
+                else:
+                    bits |= b & _ASKED
         phrases.append((best, start, end, bits))
         phrases.sort(key=lambda p: -p[0])
         score = sum(p[0] / (i + 1) for i, p in enumerate(phrases))
@@ -278,8 +296,9 @@ def _phrase(f: Facts, p: tuple[float, int, int, int]) -> Phrase:
     weight, start, end, bits = p
     notes = tuple(name for bit, name in _NOTES if bits & bit)
     if start < 0:
-        return Phrase("", "attribute", weight, notes)
-    return Phrase(f.text[start:end], "title" if start < f.title_len else "description", weight, notes)
+        return Phrase("", "attribute", weight, notes, True)  # a rule on what the enterprise chose
+    return Phrase(f.text[start:end], "title" if start < f.title_len else "description", weight, notes,
+                  bool(bits & _ASKED))
 
 
 def explain_scores(names: dict[str, str], scores: list[DepartmentScore], margin: float) -> list[str]:

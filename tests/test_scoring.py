@@ -62,7 +62,8 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
                         ("unseen-third-set.jsonl", 0.97), ("unseen-fourth-set.jsonl", 0.97),
                         ("unseen-fifth-set.jsonl", 0.97), ("unseen-sixth-set.jsonl", 0.97),
                         ("unseen-seventh-set.jsonl", 0.97), ("unseen-eighth-set.jsonl", 0.97),
-                        ("unseen-ninth-set.jsonl", 0.97), ("unseen-tenth-set.jsonl", 0.97)):
+                        ("unseen-ninth-set.jsonl", 0.97), ("unseen-tenth-set.jsonl", 0.97),
+                        ("unseen-eleventh-set.jsonl", 0.97), ("unseen-twelfth-set.jsonl", 0.97)):
         items = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         right = 0
         for item in items:
@@ -210,3 +211,25 @@ def test_an_ask_word_inside_a_settled_word_asks_nothing(tmp_path, vocabulary):
     assert done["notes"] == ["已办或无关"], done  # 到账 in 已到账 made it no more the ask
     owed = rs.route(CaseInput(title="你好", description="国土款没有到账")).scores[0]["evidence"][0]
     assert "近诉求" in owed["notes"] or "诉求" in owed["notes"], owed
+
+
+def test_thanks_with_nothing_asked_of_anyone_goes_to_triage(tmp_path, vocabulary):
+    rs = load_ruleset(rules(tmp_path, """
+    scoring:
+      asks: [申请, 迟迟]
+      settled_after: [办好了]
+      thanks: [感谢]
+    rules:
+      - {id: land, description: d, weight: 1, when: {keywords: {any: [国土]}}, then: {lead: natural-resources}}
+      - {id: power, description: d, weight: 1, when: {keywords: {any: [供电]}}, then: {lead: power-supply}}
+    """), vocabulary)
+    praise = rs.route(CaseInput(title="感谢", description="国土的窗口热情周到"))
+    assert praise.needs_triage and praise.lead_department is None
+    assert "只有感谢或表扬" in praise.explanation
+    mended = rs.route(CaseInput(title="感谢", description="国土的事办好了"))  # settled: still nothing asked
+    assert mended.needs_triage
+    # thanks, then an ask of another department: a demand
+    assert rs.route(CaseInput(title="感谢", description="国土的事办好了，申请供电")).lead_department == "power-supply"
+    assert rs.route(CaseInput(title="感谢", description="感谢国土，但供电迟迟不来")).lead_department == "power-supply"
+    # no thanks word: the evidence leads as ever
+    assert rs.route(CaseInput(title="你好", description="国土的窗口热情周到")).lead_department == "natural-resources"
