@@ -191,12 +191,20 @@ _IS_ASK, _ASKED = 256, 512  # bits not shown as notes: the hit is an ask word; s
 
 
 def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) -> bool:
-    """Thanks or praise (one of the set's ``thanks`` words) and nothing asked of anyone: no hit
-    is the ask or near it, unless it is settled (帮我们协调解决了好几件难事，特此感谢). What the
-    thanks are for names a department; it is not a demand of it."""
+    """Thanks or praise (one of the set's ``thanks`` words) and nothing asked of anyone: no hit of
+    a department is the ask, near one, addressed or an ask word itself, and no ask word stands
+    anywhere unsettled (窗口…一次就帮我们办完了，点个赞). What the thanks are for names a
+    department; it is not a demand of it."""
     if not sc.thanks or f.hits.keys().isdisjoint(sc.thanks):
         return False
-    return not any(p.asked for d in scores for p in d.phrases)
+    if any(p.asked for d in scores for p in d.phrases):
+        return False
+    # nor anything asked in words no department's rule holds (谢谢。现在最缺的是人，缝纫工还差80个):
+    # every ask word of the text must be settled
+    settled, after, turns = _Words(f, sc.settled), _Words(f, sc.settled_after), _Words(f, sc.turns)
+    asks = _Words(f, sc.asks, _Words(f, sc.settled | sc.settled_after))
+    layout = _Layout(f.text)
+    return all(_settled(a_s, a_e, settled, after, turns, layout, sc) for a_s, a_e in asks.spans)
 
 
 def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[DepartmentScore]:

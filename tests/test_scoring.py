@@ -63,7 +63,8 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
                         ("unseen-fifth-set.jsonl", 0.97), ("unseen-sixth-set.jsonl", 0.97),
                         ("unseen-seventh-set.jsonl", 0.97), ("unseen-eighth-set.jsonl", 0.97),
                         ("unseen-ninth-set.jsonl", 0.97), ("unseen-tenth-set.jsonl", 0.97),
-                        ("unseen-eleventh-set.jsonl", 0.97), ("unseen-twelfth-set.jsonl", 0.97)):
+                        ("unseen-eleventh-set.jsonl", 0.97), ("unseen-twelfth-set.jsonl", 0.97),
+                        ("unseen-thirteenth-set.jsonl", 0.97), ("unseen-fourteenth-set.jsonl", 0.97)):
         items = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         right = 0
         for item in items:
@@ -216,7 +217,7 @@ def test_an_ask_word_inside_a_settled_word_asks_nothing(tmp_path, vocabulary):
 def test_thanks_with_nothing_asked_of_anyone_goes_to_triage(tmp_path, vocabulary):
     rs = load_ruleset(rules(tmp_path, """
     scoring:
-      asks: [申请, 迟迟]
+      asks: [申请, 迟迟, 缺]
       settled_after: [办好了]
       thanks: [感谢]
     rules:
@@ -231,5 +232,8 @@ def test_thanks_with_nothing_asked_of_anyone_goes_to_triage(tmp_path, vocabulary
     # thanks, then an ask of another department: a demand
     assert rs.route(CaseInput(title="感谢", description="国土的事办好了，申请供电")).lead_department == "power-supply"
     assert rs.route(CaseInput(title="感谢", description="感谢国土，但供电迟迟不来")).lead_department == "power-supply"
+    # an ask in words no rule holds is still an ask: not thanks alone
+    short = rs.route(CaseInput(title="感谢", description="国土的窗口热情周到。现在最缺的是人"))
+    assert not short.needs_triage and short.lead_department == "natural-resources"
     # no thanks word: the evidence leads as ever
     assert rs.route(CaseInput(title="你好", description="国土的窗口热情周到")).lead_department == "natural-resources"
