@@ -26,7 +26,8 @@ where it stands:
 A department's score is its phrases' weights, the strongest counted in full, the next half,
 the third a third…, so ten synonyms of one thing do not outweigh one clear ask. The highest
 score leads; a runner-up within ``close_call.margin`` becomes a co-handling unit or sends the
-case to triage, as the set's ``scoring`` says. All of it is a pure function of the case.
+case to triage, as the set's ``scoring`` says. Thanks or praise with nothing asked of anyone
+(``thanks``: :func:`thanks_only`) goes to triage too. All of it is a pure function of the case.
 """
 
 from __future__ import annotations
