@@ -161,6 +161,10 @@ def render(payload: dict, recipient_kind: str, recipient: str, directory: Direct
             out.append(f"已列入{f['sitting']}议程。")
         if kind == "resolved" and data.get("resolution"):
             out.append(f"办理结果：{esc(str(data['resolution']))}")
+        if kind == "closed" and data.get("callback") and recipient_kind == "officer":
+            # the call-back it owes is the officer's (回访清单); the closure itself asks nothing of them
+            why = "企业逾期未确认" if data["callback"] == "by_default" else "本件抽中回访"
+            out.append(f"{why}，请于 {local(data.get('callback_due'), tz)} 前回访企业，并在回访清单中记录结果。")
         out.append(f"企业：{f['ent']}；当前层级：第{f['tier_no']}级 {f['tier']}；"
                    f"办理时限：{f['due'] if case.get('due_at') else '不计时'}")
         return out + ([todo.format_map(f)] if todo else [])

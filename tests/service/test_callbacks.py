@@ -50,6 +50,12 @@ def test_a_case_closed_by_default_is_called_back_once(world):
     assert (row["case_id"], row["reason"], row["state"], row["attempts"]) == (c["id"], "by_default", "pending", 0)
     assert owed(world, "other-officer") == []  # another officer's enterprises are not theirs to call
     assert world.client.get("/v1/callbacks", headers=world.h("land")).status_code == 403
+    # the officer is told in the closure's own message, with the call-back's due moment
+    with world.rt.session() as s:
+        told = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == c["id"],
+                                                     OutboxMessage.event_type == "closed",
+                                                     OutboxMessage.recipient_kind == "officer")).all()
+    assert told and all(m.payload["data"]["callback_due"] == row["due_at"] for m in told)
     # a second sweep over the same moment closes nothing more, owes nothing more
     with world.rt.session() as s:
         assert close_unconfirmed(s, world.rt, world.clock() + timedelta(days=11)) == []

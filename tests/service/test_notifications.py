@@ -468,6 +468,10 @@ def test_the_webhook_receiver_command_checks_signatures(tmp_path):
     ("resolved", ("enterprise", "3"), {"resolution": "已办结不动产权证"},
      ["诉求已办结", "办理结果：已办结不动产权证", "请在 2026年12月07日 18:00 前确认", "逾期未确认视为满意"]),
     ("closed", ("department", "natural-resources"), {}, ["诉求已闭环", "闭环销号"]),
+    ("closed", ("officer", "officer-yuanhui-1"), {"callback": "by_default", "callback_due": "2026-12-03T10:00:00+00:00"},
+     ["诉求已闭环", "企业逾期未确认，请于 2026年12月03日 18:00 前回访企业"]),
+    ("closed", ("officer", "officer-yuanhui-1"), {"callback": "sample", "callback_due": "2026-12-03T10:00:00+00:00"},
+     ["本件抽中回访，请于 2026年12月03日 18:00 前回访企业"]),
     ("reopened", ("department", "natural-resources"), {}, ["诉求重新办理", "不满意", "请于 2026年11月30日 18:00 前重新办结"]),
 ])
 def test_every_message_names_the_case_the_enterprise_the_tier_and_the_task(event_type, reader, data, must):
