@@ -28,13 +28,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from bench import bigload  # noqa: E402
+from bench.scratch import pct  # noqa: E402
 
 BARE = ["SELECT * FROM cases WHERE id = :id", "SELECT * FROM case_events WHERE case_id = :id ORDER BY id",
         "SELECT * FROM outbox WHERE case_id = :id ORDER BY id"]
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1]
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text  # noqa: E402
 
 from bench import bigload  # noqa: E402
+from bench.scratch import pct  # noqa: E402
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 TARGET_MS = 20.0
@@ -74,11 +75,6 @@ def readers():
             ("department", Principal("bench-land", "department", department="natural-resources")),
             ("officer", Principal("bench-officer", "officer", officer_id="officer-yuanhui-1")),
             ("enterprise", Principal("bench-ent", "enterprise", enterprise_id=9))]
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 def main() -> None:
@@ -133,7 +129,7 @@ def main() -> None:
         print("\n| reader | filter | p50 ms | p99 ms | |\n| --- | --- | ---: | ---: | --- |")
         slow = []
         for (name, label), ts in timings.items():
-            p50, p99 = statistics.median(ts), pct(ts, 0.99)
+            p50, p99 = statistics.median(ts), pct(ts, 99)
             mark = "" if p99 < TARGET_MS else "**over**"
             if mark:
                 slow.append((name, label))

@@ -24,7 +24,7 @@ from service.directory import load_directory  # noqa: E402
 
 def routed_to(rules, item) -> tuple[str, dict]:
     d = rules.route(CaseInput.from_mapping(item))
-    return ("__triage__" if d.needs_triage else d.lead_department), d.to_dict()
+    return d.label, d.to_dict()
 
 
 def main() -> None:

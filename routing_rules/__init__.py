@@ -8,7 +8,7 @@ No database, no web, no clock. See docs/rules.md for the rule language.
 """
 
 from .checking import diff, run_examples
-from .engine import CaseInput, Decision, MatchedRule, RuleSet
+from .engine import TRIAGE, CaseInput, Decision, MatchedRule, RuleSet
 from .language import Duration, TierDeadline
 from .loader import DEFAULT_RULES, ActiveRuleSet, load_ruleset, ruleset_version
 from .normalize import normalize
@@ -17,6 +17,6 @@ from .vocabulary import PRIORITIES, Tier, Vocabulary
 
 __all__ = [
     "ActiveRuleSet", "CaseInput", "DEFAULT_RULES", "Decision", "Duration", "MatchedRule", "PRIORITIES",
-    "RuleSet", "SourceError", "SourceErrors", "Tier", "TierDeadline", "Vocabulary", "diff",
+    "RuleSet", "SourceError", "SourceErrors", "TRIAGE", "Tier", "TierDeadline", "Vocabulary", "diff",
     "load_ruleset", "normalize", "ruleset_version", "run_examples",
 ]

@@ -20,9 +20,6 @@ from .loader import DEFAULT_RULES, load_ruleset
 from .source import SourceErrors
 from .vocabulary import Vocabulary
 
-TRIAGE = "__triage__"
-
-
 def rules_path(path: str | None) -> Path:
     return Path(path or os.environ.get("CLOSEDLOOP_RULES") or DEFAULT_RULES)
 
@@ -114,7 +111,7 @@ def test(path: str | None, directory: str | None, cases, verbose: bool) -> None:
                 failed += 1
                 click.echo(f"FAIL {label}: {exc}")
                 continue
-            got = TRIAGE if decision.needs_triage else decision.lead_department
+            got = decision.label
             if got in data["expect"]:
                 passed += 1
                 if verbose:

@@ -151,6 +151,10 @@ class MatchedRule:
         return f"规则 {self.id}（{self.description}）：{held}"
 
 
+# how a labelled demand says "nobody is asked: the officer's triage" (sample-cases.jsonl's expect)
+TRIAGE = "__triage__"
+
+
 @dataclass(frozen=True)
 class Decision:
     lead_department: str | None
@@ -167,6 +171,11 @@ class Decision:
     explanation: str = field(default="", compare=False)
     # the evidence rules' weighing, best first (empty when an ordinary rule decided)
     scores: tuple[dict, ...] = field(default=(), compare=False)
+
+    @property
+    def label(self) -> str | None:
+        """The lead department, or :data:`TRIAGE`: what a labelled demand's ``expect`` holds."""
+        return TRIAGE if self.needs_triage else self.lead_department
 
     def to_dict(self) -> dict[str, Any]:
         # built by hand: dataclasses.asdict deep-copies every explanation entry, and this runs

@@ -202,20 +202,23 @@ def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) ->
         return False
     # nor anything asked in words no department's rule holds (谢谢。现在最缺的是人，缝纫工还差80个):
     # every ask word of the text must be settled
-    settled, after, turns = _Words(f, sc.settled), _Words(f, sc.settled_after), _Words(f, sc.turns)
-    asks = _Words(f, sc.asks, _Words(f, sc.settled | sc.settled_after))
+    settled, after, turns, asks = _marks(f, sc)
     layout = _Layout(f.text)
     return all(_settled(a_s, a_e, settled, after, turns, layout, sc) for a_s, a_e in asks.spans)
+
+
+def _marks(f: Facts, sc: CompiledScoring) -> tuple[_Words, _Words, _Words, _Words]:
+    """The case's settled, settled-after, turn and ask words; an ask word inside a settled one
+    (解决 in 已解决, 到账 in 已到账) says it is done, not asked."""
+    return (_Words(f, sc.settled), _Words(f, sc.settled_after), _Words(f, sc.turns),
+            _Words(f, sc.asks, _Words(f, sc.settled | sc.settled_after)))
 
 
 def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[DepartmentScore]:
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    settled, after = _Words(f, sc.settled), _Words(f, sc.settled_after)
-    # an ask word inside a settled one (解决 in 已解决, 到账 in 已到账) says it is done, not asked
-    asks = _Words(f, sc.asks, _Words(f, sc.settled | sc.settled_after))
-    turns = _Words(f, sc.turns)
+    settled, after, turns, asks = _marks(f, sc)
     # 请 in 申请 addresses no one: an address word inside another ask word is that word's
     address = _Words(f, sc.address, _Words(f, sc.asks - sc.address)) if sc.address else None
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None

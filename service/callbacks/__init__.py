@@ -41,13 +41,13 @@ def sampled(tracking_no: str, rate: float) -> bool:
     return bucket < rate * 10_000
 
 
-def owe(session: Session, rt, case, now: datetime, reason: str) -> Callback:
-    """A call-back owed for ``case`` (in the closing transaction)."""
+def owe(session: Session, rt, case, now: datetime, reason: str) -> dict:
+    """A call-back owed for ``case`` (in the closing transaction); returns what the closure's
+    event says of it (the officer's message reads it: notifications/templates.py)."""
     due, _ = rt.calendar.after(now, CALLBACK_WITHIN)
-    row = Callback(case_id=case.id, reason=reason, officer_id=case.officer_id, district=case.district,
-                   state=PENDING, created_at=now, due_at=due, attempts=0)
-    session.add(row)
-    return row
+    session.add(Callback(case_id=case.id, reason=reason, officer_id=case.officer_id, district=case.district,
+                         state=PENDING, created_at=now, due_at=due, attempts=0))
+    return {"callback": reason, "callback_due": due.isoformat()}
 
 
 def listed(session: Session, p, state: str = PENDING, after: int | None = None,

@@ -459,8 +459,7 @@ def _confirm(session, rt, case, body, now, p):
         case.closed_at, case.confirm_due_at, case.paused_remaining = now, None, None
         data = {"satisfied": True, "rating": body.rating, "comment": body.comment}
         if callbacks.sampled(case.tracking_no, rt.settings.callback_sample):
-            owed = callbacks.owe(session, rt, case, now, "sample")
-            data.update(callback="sample", callback_due=owed.due_at.isoformat())
+            data.update(callbacks.owe(session, rt, case, now, "sample"))
         return "closed", data
     return "reopened", {**reopen(session, rt, case, now), "rating": body.rating, "comment": body.comment}
 
@@ -630,7 +629,6 @@ def close_unconfirmed(session: Session, rt: Runtime, now: datetime, limit: int =
         case.version += 1
         case.updated_at = now
         owed = callbacks.owe(session, rt, case, now, "by_default")  # nobody answered: someone calls (回访)
-        record(session, case, "closed", "system", now, {"satisfied": None, "by_default": True, "callback": "by_default",
-                                                       "callback_due": owed.due_at.isoformat()})
+        record(session, case, "closed", "system", now, {"satisfied": None, "by_default": True, **owed})
     return [c.tracking_no for c in rows]
 

@@ -85,12 +85,17 @@ def _nodes(node: dict) -> list[dict]:
     return [node, *(n for child in node.get("Plans", []) for n in _nodes(child))]
 
 
+def _reader(rt, name: str) -> Principal:
+    """The reader of that name; the enterprise is the one with the most cases."""
+    if READERS[name] is not None:
+        return READERS[name]
+    with rt.engine.connect() as conn:
+        return Principal("k", "enterprise", enterprise_id=conn.execute(BUSIEST).scalar())
+
+
 @pytest.mark.parametrize("reader", READERS)
 def test_every_list_reads_its_page_in_order_from_an_index(loaded, reader):
-    p = READERS[reader]
-    if p is None:
-        with loaded.engine.connect() as conn:
-            p = Principal("k", "enterprise", enterprise_id=conn.execute(BUSIEST).scalar())
+    p = _reader(loaded, reader)
     for f in FILTERS:
         parts = _plan(loaded, p, f)
         assert parts, (reader, f)
@@ -115,10 +120,7 @@ def test_every_list_reads_its_page_in_order_from_an_index(loaded, reader):
 def test_the_deadline_queue_reads_the_running_cases_soonest_first_from_their_index(loaded, reader):
     # the web pages' default list: one ORDER BY due_at NULLS LAST over the scope sorted every
     # case the reader may see (0.35–0.9 s at a million, bench/listing.py)
-    p = READERS[reader]
-    if p is None:
-        with loaded.engine.connect() as conn:
-            p = Principal("k", "enterprise", enterprise_id=conn.execute(BUSIEST).scalar())
+    p = _reader(loaded, reader)
     for f in ({}, {"overdue": True}, {"department": "natural-resources"}, {"tier": 2}):
         nodes = _plan(loaded, p, {**f, "by_deadline": True}, which=0, whole=True)
         # (an incremental sort orders equal deadlines by id as they come, and stops at the page)
@@ -128,7 +130,6 @@ def test_the_deadline_queue_reads_the_running_cases_soonest_first_from_their_ind
         assert scans[0]["Scan Direction"] == "Forward", (reader, f)
 
 
-
 @pytest.mark.parametrize("reader", READERS)
 def test_the_deadline_queue_in_two_parts_is_the_one_order_it_was(loaded, reader):
     from sqlalchemy import select
@@ -136,10 +137,7 @@ def test_the_deadline_queue_in_two_parts_is_the_one_order_it_was(loaded, reader)
     from service.auth.principal import visible_cases
     from service.cases.models import Case
 
-    p = READERS[reader]
-    if p is None:
-        with loaded.engine.connect() as conn:
-            p = Principal("k", "enterprise", enterprise_id=conn.execute(BUSIEST).scalar())
+    p = _reader(loaded, reader)
     for limit in (50, 3000):  # the running cases alone, and past them into the cases with no deadline
         with loaded.session() as s:
             got = [c.id for c in cases.list_cases(s, loaded, p, limit=limit, by_deadline=True)[0]]
