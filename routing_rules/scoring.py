@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .conditions import Facts
@@ -50,6 +51,10 @@ _CLAUSE_END = re.compile(f"[{re.escape(CLAUSE_ENDS)}]")
 _OPEN = "([【〔"
 _ANY_OPEN = re.compile(r"[(\[【〔]")
 _BRACKET = re.compile(r"[(\[【〔)\]】〕]")
+
+
+# the scoring's word lists, as bits of one table from pattern id (CompiledScoring.kinds)
+_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS = 1, 2, 4, 8, 16, 32, 64
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,17 @@ class CompiledScoring:
     address: frozenset[int] = frozenset()
     addressed: float = 1.0
     thanks: frozenset[int] = frozenset()
+
+    @cached_property
+    def kinds(self) -> dict[int, int]:
+        """Pattern id → which of the scoring's word lists it is in (bits, see :func:`_marks`)."""
+        kinds: dict[int, int] = {}
+        for words, bit in ((self.asks, _ASK), (self.settled, _SETTLED), (self.settled_after, _AFTER),
+                           (self.turns, _TURN), (self.address, _ADDRESS), (self.asks - self.address, _ASK_NOT_ADDRESS),
+                           (self.thanks, _THANKS)):
+            for pid in words:
+                kinds[pid] = kinds.get(pid, 0) | bit
+        return kinds
 
 
 class Phrase(NamedTuple):
@@ -126,15 +142,20 @@ _LONGEST_WORD = 12  # ask and settled words are short; the window below looks th
 
 
 class _Words:
-    """Hits of the scoring's ask or settled words, sorted, with their starts for bisecting;
-    without those inside one of ``unless``'s hits."""
+    """Hits of the scoring's ask or settled words, sorted, with their starts for bisecting."""
 
-    def __init__(self, f: Facts, pids: frozenset[int], unless: "_Words | None" = None):
-        hits = f.hits
-        self.spans = sorted(sp for pid in hits.keys() & pids for sp in hits[pid])
-        if unless is not None and unless.spans and self.spans:
-            self.spans = [(s, e) for s, e in self.spans if not unless.covers(s, e)]
-        self.starts = [a for a, _ in self.spans]
+    __slots__ = ("spans", "starts")
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        spans.sort()
+        self.spans = spans
+        self.starts = [a for a, _ in spans]
+
+    def without(self, unless: "_Words") -> "_Words":
+        """These words but those inside one of ``unless``'s hits."""
+        if not unless.spans or not self.spans:
+            return self
+        return _Words([(s, e) for s, e in self.spans if not unless.covers(s, e)])
 
     def covers(self, s: int, e: int) -> bool:
         return any(a <= s and e <= b for a, b in self.near(s - _LONGEST_WORD, s))
@@ -202,25 +223,72 @@ def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) ->
         return False
     # nor anything asked in words no department's rule holds (谢谢。现在最缺的是人，缝纫工还差80个):
     # every ask word of the text must be settled
-    settled, after, turns, asks = _marks(f, sc)
+    settled, after, turns, asks, _ = _marks(f, sc)
     layout = _Layout(f.text)
     return all(_settled(a_s, a_e, settled, after, turns, layout, sc) for a_s, a_e in asks.spans)
 
 
-def _marks(f: Facts, sc: CompiledScoring) -> tuple[_Words, _Words, _Words, _Words]:
-    """The case's settled, settled-after, turn and ask words; an ask word inside a settled one
-    (解决 in 已解决, 到账 in 已到账) says it is done, not asked."""
-    return (_Words(f, sc.settled), _Words(f, sc.settled_after), _Words(f, sc.turns),
-            _Words(f, sc.asks, _Words(f, sc.settled | sc.settled_after)))
+
+
+class _Marks(NamedTuple):
+    settled: _Words
+    after: _Words
+    turns: _Words
+    asks: _Words
+    address: _Words | None
+
+
+def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
+    """The case's settled, settled-after, turn, ask and address words, in one pass over its hits.
+
+    An ask word inside a settled one (解决 in 已解决, 到账 in 已到账) says it is done, not asked,
+    and so does one in a clause of thanks (感谢…帮我们解决停电问题); an address word inside another
+    ask word (请 in 申请) addresses no one."""
+    kinds = sc.kinds
+    found: dict[int, list[tuple[int, int]]] = {}
+    for pid, spans in f.hits.items():
+        bits = kinds.get(pid)
+        if bits:
+            for bit in _BITS[bits]:
+                got = found.get(bit)
+                if got is None:
+                    found[bit] = list(spans)
+                else:
+                    got += spans
+    settled, after = _Words(found.get(_SETTLED, [])), _Words(found.get(_AFTER, []))
+    either = _Words(found.get(_SETTLED, []) + found.get(_AFTER, [])) if after.spans and settled.spans else \
+        (settled if settled.spans else after)
+    address = None
+    if sc.address:
+        address = _Words(found.get(_ADDRESS, [])).without(_Words(found.get(_ASK_NOT_ADDRESS, [])))
+    asks = _Words(found.get(_ASK, [])).without(either)
+    if _THANKS in found and asks.spans:
+        asks = _thanked_for(f.text, asks, found[_THANKS], address)
+    return _Marks(settled, after, _Words(found.get(_TURN, [])), asks, address)
+
+
+_BITS = tuple(tuple(b for b in (_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS) if n & b)
+              for n in range(128))
+
+
+def _thanked_for(text: str, asks: _Words, thanks: list[tuple[int, int]], address: _Words | None) -> _Words:
+    """Without the ask words that say what the thanks are for: after a thanks word in its clause
+    (感谢首席服务官帮我们解决停电问题), unless an address word between asks anew (感谢关心，恳请…)."""
+    def thanked(a_s: int) -> bool:
+        for t_s, t_e in thanks:
+            if t_e <= a_s and not _CLAUSE_END.search(text, t_e, a_s) and not (
+                    address is not None and any(t_e <= b_s for b_s, _ in address.near(t_e, a_s))):
+                return True
+        return False
+    kept = [(s, e) for s, e in asks.spans if not thanked(s)]
+    return asks if len(kept) == len(asks.spans) else _Words(kept)
 
 
 def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[DepartmentScore]:
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    settled, after, turns, asks = _marks(f, sc)
-    # 请 in 申请 addresses no one: an address word inside another ask word is that word's
-    address = _Words(f, sc.address, _Words(f, sc.asks - sc.address)) if sc.address else None
+    settled, after, turns, asks, address = _marks(f, sc)
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order

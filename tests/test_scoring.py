@@ -65,7 +65,8 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
                         ("unseen-ninth-set.jsonl", 0.97), ("unseen-tenth-set.jsonl", 0.97),
                         ("unseen-eleventh-set.jsonl", 0.97), ("unseen-twelfth-set.jsonl", 0.97),
                         ("unseen-thirteenth-set.jsonl", 0.97), ("unseen-fourteenth-set.jsonl", 0.97),
-                        ("unseen-fifteenth-set.jsonl", 0.97), ("unseen-sixteenth-set.jsonl", 0.97)):
+                        ("unseen-fifteenth-set.jsonl", 0.97), ("unseen-sixteenth-set.jsonl", 0.97),
+                        ("unseen-seventeenth-set.jsonl", 0.97), ("unseen-eighteenth-set.jsonl", 0.97)):
         items = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         right = 0
         for item in items:
@@ -238,3 +239,22 @@ def test_thanks_with_nothing_asked_of_anyone_goes_to_triage(tmp_path, vocabulary
     assert not short.needs_triage and short.lead_department == "natural-resources"
     # no thanks word: the evidence leads as ever
     assert rs.route(CaseInput(title="你好", description="国土的窗口热情周到")).lead_department == "natural-resources"
+
+
+def test_what_the_thanks_are_for_is_not_asked(tmp_path, vocabulary):
+    rs = load_ruleset(rules(tmp_path, """
+    scoring:
+      asks: [解决, 恳请]
+      address: [恳请]
+      thanks: [感谢]
+    rules:
+      - {id: power, description: d, weight: 1, when: {keywords: {any: [停电]}}, then: {lead: power-supply}}
+    """), vocabulary)
+    # 解决 in the clause of thanks says what was done: nothing is asked
+    thanked = rs.route(CaseInput(title="感谢首席服务官帮我们解决停电问题", description="服务热情"))
+    assert thanked.needs_triage and "只有感谢或表扬" in thanked.explanation
+    # an address word after the thanks asks anew, with or without a comma
+    for text in ("感谢关心恳请尽快解决停电问题", "感谢关心，恳请尽快解决停电问题"):
+        assert rs.route(CaseInput(title="你好", description=text)).lead_department == "power-supply", text
+    # the ask in a clause of its own is an ask
+    assert rs.route(CaseInput(title="感谢关心", description="停电问题还要解决")).lead_department == "power-supply"
