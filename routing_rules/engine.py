@@ -32,7 +32,7 @@ import ahocorasick_rs
 
 from .conditions import Condition, Facts
 from .language import TierDeadline
-from .normalize import normalize
+from .normalize import normalize_pair
 from .scoring import CLAUSE_ENDS, CompiledScoring, DepartmentScore, explain_scores, lead_margin, thanks_only, weigh
 from .vocabulary import PRIORITIES, URGENCIES, Tier, Vocabulary
 
@@ -259,8 +259,7 @@ class RuleSet:
 
     def prepare(self, case: CaseInput) -> Facts:
         f = Facts()
-        f.title = normalize(case.title)
-        f.description = normalize(case.description)
+        f.title, f.description = normalize_pair(case.title, case.description)
         f.text = f.title + "\n" + f.description
         f.title_len = len(f.title)
         hits: dict[int, list[tuple[int, int]]] = {}

@@ -39,16 +39,37 @@ _NOISE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
 _converter = opencc.OpenCC("t2s")
 
 
+def _clean(text: str) -> str:
+    """Steps 1, 2 and 4 but the case-folding: NFKC, no whitespace or control characters, no glosses."""
+    text = unicodedata.normalize("NFKC", text)
+    # every character _NOISE removes is a separator or "other" (so not printable) or the space:
+    # most texts have none, and the check is a fraction of the substitution's scan
+    if " " in text or not text.isprintable():
+        text = _NOISE.sub("", text)
+    if "(" in text:
+        text = _GLOSS.sub("", text)
+    return text
+
+
 def normalize(text: str) -> str:
     """Return the matching form of ``text``: NFKC, glosses removed, simplified, no whitespace."""
     if not text:
         return ""
-    text = _NOISE.sub("", unicodedata.normalize("NFKC", text))
-    if "(" in text:
-        text = _GLOSS.sub("", text)
+    text = _clean(text)
     if not text.isascii():
         text = _converter.convert(text)
     return text.casefold()
+
+
+def normalize_pair(title: str, description: str) -> tuple[str, str]:
+    """``normalize`` of both, with one pass of OpenCC: a case's title and description are
+    normalised together for every routing decision. No phrase of OpenCC's spans the newline
+    between them, and neither holds one after cleaning, so this equals two ``normalize`` calls."""
+    title, description = _clean(title) if title else "", _clean(description) if description else ""
+    if title.isascii() and description.isascii():
+        return title.casefold(), description.casefold()
+    title, _, description = _converter.convert(title + "\n" + description).casefold().partition("\n")
+    return title, description
 
 
 @lru_cache(maxsize=65536)

@@ -208,6 +208,7 @@ def _addressed(s: int, text: str, address: _Words) -> bool:
 
 # why a hit weighs what it does, as bits while scoring and as words in the explanation
 _NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"), (128, "点名"))
+_NOTE_NAMES = tuple(tuple(name for bit, name in _NOTES if n & bit) for n in range(256))
 _SHOWN = 3  # departments explained: the winner, the runner-up and one more
 _IS_ASK, _ASKED = 256, 512  # bits not shown as notes: the hit is an ask word; some hit is asked, unsettled
 
@@ -255,16 +256,26 @@ def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
                     found[bit] = list(spans)
                 else:
                     got += spans
-    settled, after = _Words(found.get(_SETTLED, [])), _Words(found.get(_AFTER, []))
-    either = _Words(found.get(_SETTLED, []) + found.get(_AFTER, [])) if after.spans and settled.spans else \
+    if not found:  # most texts hold none of the scoring's words
+        return _NO_MARKS
+    settled, after = _words(found.get(_SETTLED)), _words(found.get(_AFTER))
+    either = _Words(found[_SETTLED] + found[_AFTER]) if after.spans and settled.spans else \
         (settled if settled.spans else after)
     address = None
     if sc.address:
-        address = _Words(found.get(_ADDRESS, [])).without(_Words(found.get(_ASK_NOT_ADDRESS, [])))
-    asks = _Words(found.get(_ASK, [])).without(either)
+        address = _words(found.get(_ADDRESS)).without(_words(found.get(_ASK_NOT_ADDRESS)))
+    asks = _words(found.get(_ASK)).without(either)
     if _THANKS in found and asks.spans:
         asks = _thanked_for(f.text, asks, found[_THANKS], address)
-    return _Marks(settled, after, _Words(found.get(_TURN, [])), asks, address)
+    return _Marks(settled, after, _words(found.get(_TURN)), asks, address)
+
+
+_NONE = _Words([])
+_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE)
+
+
+def _words(spans: list[tuple[int, int]] | None) -> _Words:
+    return _Words(spans) if spans else _NONE
 
 
 _BITS = tuple(tuple(b for b in (_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS) if n & b)
@@ -374,7 +385,7 @@ def _listed(text: str, s: int, e: int) -> bool:
 
 def _phrase(f: Facts, p: tuple[float, int, int, int]) -> Phrase:
     weight, start, end, bits = p
-    notes = tuple(name for bit, name in _NOTES if bits & bit)
+    notes = _NOTE_NAMES[bits & 255]
     if start < 0:
         return Phrase("", "attribute", weight, notes, True)  # a rule on what the enterprise chose
     return Phrase(f.text[start:end], "title" if start < f.title_len else "description", weight, notes,
