@@ -66,7 +66,8 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
                         ("unseen-eleventh-set.jsonl", 0.97), ("unseen-twelfth-set.jsonl", 0.97),
                         ("unseen-thirteenth-set.jsonl", 0.97), ("unseen-fourteenth-set.jsonl", 0.97),
                         ("unseen-fifteenth-set.jsonl", 0.97), ("unseen-sixteenth-set.jsonl", 0.97),
-                        ("unseen-seventeenth-set.jsonl", 0.97), ("unseen-eighteenth-set.jsonl", 0.97)):
+                        ("unseen-seventeenth-set.jsonl", 0.97), ("unseen-eighteenth-set.jsonl", 0.97),
+                        ("unseen-twentieth-set.jsonl", 0.97)):
         items = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         right = 0
         for item in items:
