@@ -157,6 +157,8 @@ class ScoringWeights(_Strict):
     aside: float = Field(0.5, gt=0, le=1, description="a hit inside brackets: a detail or a list")
     addressed: float = Field(1.0, ge=1, le=10, description="a hit right after an address word (请税务局): "
                                                           "the one asked, named")
+    consequence: float = Field(1.0, gt=0, le=1, description="a hit right before a consequence word (续贷受阻): "
+                                                            "what suffers, not what is asked")
 
 
 class CloseCall(_Strict):
@@ -177,6 +179,9 @@ class Scoring(_Strict):
     address: tuple[str, ...] = ()
     # thanks and praise: with nothing asked of anyone, the case goes to triage (scoring.thanks_only)
     thanks: tuple[str, ...] = ()
+    # words that say what suffers from another thing left undone (续贷受阻, 银行不放款): a hit right
+    # before one (or inside one) is the consequence, not the ask
+    consequences: tuple[str, ...] = ()
     reach: int = Field(8, ge=1, le=40, description="characters an ask word reaches within its clause")
     weights: ScoringWeights = ScoringWeights()
     close_call: CloseCall = CloseCall()

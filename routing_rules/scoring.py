@@ -22,6 +22,9 @@ where it stands:
   word (解决 in 已解决, 到账 in 已到账) asks nothing;
 - **an aside** (``aside``): inside brackets, where enterprises put details, or one item of an
   enumeration (用地、用能、电力、环评: each a part of what is asked, not the ask).
+- **what suffers** (``consequence``): right before a ``consequences`` word, or inside one
+  (续贷受阻, 银行不放款): the effect of another thing left undone, which is the ask
+  (土地证未更名，续贷受阻 asks for the certificate); no ask word near it makes it the ask.
 
 A department's score is its phrases' weights, the strongest counted in full, the next half,
 the third a third…, so ten synonyms of one thing do not outweigh one clear ask. The highest
@@ -54,7 +57,7 @@ _BRACKET = re.compile(r"[(\[【〔)\]】〕]")
 
 
 # the scoring's word lists, as bits of one table from pattern id (CompiledScoring.kinds)
-_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS = 1, 2, 4, 8, 16, 32, 64
+_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS, _CONSEQUENCE = 1, 2, 4, 8, 16, 32, 64, 128
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class CompiledScoring:
     address: frozenset[int] = frozenset()
     addressed: float = 1.0
     thanks: frozenset[int] = frozenset()
+    consequences: frozenset[int] = frozenset()
+    consequence: float = 1.0
 
     @cached_property
     def kinds(self) -> dict[int, int]:
@@ -80,7 +85,7 @@ class CompiledScoring:
         kinds: dict[int, int] = {}
         for words, bit in ((self.asks, _ASK), (self.settled, _SETTLED), (self.settled_after, _AFTER),
                            (self.turns, _TURN), (self.address, _ADDRESS), (self.asks - self.address, _ASK_NOT_ADDRESS),
-                           (self.thanks, _THANKS)):
+                           (self.thanks, _THANKS), (self.consequences, _CONSEQUENCE)):
             for pid in words:
                 kinds[pid] = kinds.get(pid, 0) | bit
         return kinds
@@ -207,8 +212,10 @@ def _addressed(s: int, text: str, address: _Words) -> bool:
 
 
 # why a hit weighs what it does, as bits while scoring and as words in the explanation
-_NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"), (128, "点名"))
-_NOTE_NAMES = tuple(tuple(name for bit, name in _NOTES if n & bit) for n in range(256))
+_NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"), (128, "点名"),
+          (1024, "后果"))
+_SHOWN_BITS = 255 | 1024
+_NOTE_NAMES = {n: tuple(name for bit, name in _NOTES if n & bit) for n in range(2048) if n & ~_SHOWN_BITS == 0}
 _SHOWN = 3  # departments explained: the winner, the runner-up and one more
 _IS_ASK, _ASKED = 256, 512  # bits not shown as notes: the hit is an ask word; some hit is asked, unsettled
 
@@ -224,7 +231,7 @@ def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) ->
         return False
     # nor anything asked in words no department's rule holds (谢谢。现在最缺的是人，缝纫工还差80个):
     # every ask word of the text must be settled
-    settled, after, turns, asks, _ = _marks(f, sc)
+    settled, after, turns, asks, _, _ = _marks(f, sc)
     layout = _Layout(f.text)
     return all(_settled(a_s, a_e, settled, after, turns, layout, sc) for a_s, a_e in asks.spans)
 
@@ -237,6 +244,7 @@ class _Marks(NamedTuple):
     turns: _Words
     asks: _Words
     address: _Words | None
+    consequences: _Words
 
 
 def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
@@ -267,19 +275,19 @@ def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
     asks = _words(found.get(_ASK)).without(either)
     if _THANKS in found and asks.spans:
         asks = _thanked_for(f.text, asks, found[_THANKS], address)
-    return _Marks(settled, after, _words(found.get(_TURN)), asks, address)
+    return _Marks(settled, after, _words(found.get(_TURN)), asks, address, _words(found.get(_CONSEQUENCE)))
 
 
 _NONE = _Words([])
-_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE)
+_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE)
 
 
 def _words(spans: list[tuple[int, int]] | None) -> _Words:
     return _Words(spans) if spans else _NONE
 
 
-_BITS = tuple(tuple(b for b in (_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS) if n & b)
-              for n in range(128))
+_BITS = tuple(tuple(b for b in (_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS, _CONSEQUENCE)
+                    if n & b) for n in range(256))
 
 
 def _thanked_for(text: str, asks: _Words, thanks: list[tuple[int, int]], address: _Words | None) -> _Words:
@@ -299,7 +307,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    settled, after, turns, asks, address = _marks(f, sc)
+    settled, after, turns, asks, address, consequences = _marks(f, sc)
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
@@ -319,7 +327,10 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             if s < title_len:
                 w *= sc.title
                 bits = 1
-            if address is not None and address.spans and _addressed(s, text, address):
+            if consequences.spans and _suffers(s, e, consequences):
+                w *= sc.consequence  # what suffers from what is undone: no ask, whatever stands near
+                bits |= 1024
+            elif address is not None and address.spans and _addressed(s, text, address):
                 w *= sc.addressed  # the one asked, named: in place of the ask's weight
                 bits |= 128
             elif pid in rule.asks:
@@ -373,6 +384,16 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
 _ITEM_TAIL = 4  # 营业执照复印件、…: an item may go on a few characters past its keyword
 
 
+_CONSEQUENCE_GAP = 1  # 续贷受阻, 贷款难还, 招工只好暂停: at most one character between
+
+
+def _suffers(s: int, e: int, consequences: _Words) -> bool:
+    """Right before a consequence word (续贷受阻) or inside one (放款 in 银行不放款): the hit is what
+    suffers from another thing left undone, which is the ask (土地证未更名，续贷受阻)."""
+    return any(e <= c_s <= e + _CONSEQUENCE_GAP or c_s <= s and e <= c_e
+               for c_s, c_e in consequences.near(s - _LONGEST_WORD, e + _CONSEQUENCE_GAP))
+
+
 def _listed(text: str, s: int, e: int) -> bool:
     """One item of an enumeration (用地、用能、电力; 营业执照复印件、法人身份证): a part of what is
     asked, not the ask."""
@@ -385,7 +406,7 @@ def _listed(text: str, s: int, e: int) -> bool:
 
 def _phrase(f: Facts, p: tuple[float, int, int, int]) -> Phrase:
     weight, start, end, bits = p
-    notes = _NOTE_NAMES[bits & 255]
+    notes = _NOTE_NAMES[bits & _SHOWN_BITS]
     if start < 0:
         return Phrase("", "attribute", weight, notes, True)  # a rule on what the enterprise chose
     return Phrase(f.text[start:end], "title" if start < f.title_len else "description", weight, notes,
