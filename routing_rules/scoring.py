@@ -22,8 +22,8 @@ where it stands:
   word (解决 in 已解决, 到账 in 已到账) asks nothing;
 - **an aside** (``aside``): inside brackets, where enterprises put details, or one item of an
   enumeration (用地、用能、电力、环评: each a part of what is asked, not the ask).
-- **what suffers** (``consequence``): right before a ``consequences`` word, or inside one
-  (续贷受阻, 银行不放款): the effect of another thing left undone, which is the ask
+- **what suffers** (``consequence``): a phrase right before a ``consequences`` word, or inside
+  one (子女入学受阻, 银行不放款): the effect of another thing left undone, which is the ask
   (土地证未更名，续贷受阻 asks for the certificate); no ask word near it makes it the ask.
 
 A department's score is its phrases' weights, the strongest counted in full, the next half,
@@ -311,7 +311,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
-    hits: dict[str, list[tuple[int, int, float, int]]] = {}
+    hits: dict[str, list[tuple[int, int, float, int, float]]] = {}
     rules: dict[str, list["CompiledRule"]] = {}
     for rule in pooled:
         spans = rule.condition.evidence(f)[:_MOST_HITS]
@@ -320,17 +320,15 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
         rules.setdefault(dept, []).append(rule)
         found = hits.setdefault(dept, [])
         if not spans:  # a rule on attributes only (category, district): one plain piece of evidence
-            found.append((-1, -1, rule.weight, 64))
+            found.append((-1, -1, rule.weight, 64, rule.weight))
         for pid, s, e in spans:
             w = rule.weight * specificity(e - s)
             bits = 0
             if s < title_len:
                 w *= sc.title
                 bits = 1
-            if consequences.spans and _suffers(s, e, consequences):
-                w *= sc.consequence  # what suffers from what is undone: no ask, whatever stands near
-                bits |= 1024
-            elif address is not None and address.spans and _addressed(s, text, address):
+            plain = w  # before the ask's weight: what the hit weighs if its phrase is a consequence
+            if address is not None and address.spans and _addressed(s, text, address):
                 w *= sc.addressed  # the one asked, named: in place of the ask's weight
                 bits |= 128
             elif pid in rule.asks:
@@ -345,34 +343,38 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                     bits |= _IS_ASK  # the hit is an ask word itself (拨付): asked, weighed as a mention
             if (settled.spans or after.spans) and _settled(s, e, settled, after, turns, layout, sc):
                 w *= sc.settled_weight
+                plain *= sc.settled_weight
                 bits |= 8
             elif bits & (2 | 4 | 128 | _IS_ASK):
                 bits |= _ASKED
             if layout is not None and layout.brackets and layout.aside(s, e):
                 w *= sc.aside
+                plain *= sc.aside
                 bits |= 16
             elif _listed(text, s, e):
                 w *= sc.aside
+                plain *= sc.aside
                 bits |= 32
-            found.append((s, e, w, bits))
+            found.append((s, e, w, bits, plain * sc.consequence))
 
     ranked = []
     order = {d: i for i, d in enumerate(rules)}
     for dept, found in hits.items():
         phrases: list[tuple[float, int, int, int]] = []  # (weight, start, end, bits) of each phrase
         found.sort()
-        start, end, best, bits = found[0][0], found[0][1], found[0][2], found[0][3]
-        for s, e, w, b in found[1:]:
+        start, end, best, bits, suffering = found[0]
+        for s, e, w, b, c in found[1:]:
             if s > end or start < 0:  # not touching the phrase so far: it is complete
-                phrases.append((best, start, end, bits))
-                start, end, best, bits = s, e, w, b
+                phrases.append(_complete(best, start, end, bits, suffering, consequences))
+                start, end, best, bits, suffering = s, e, w, b, c
             else:
                 end = max(end, e)
+                suffering = max(suffering, c)
                 if w > best:
                     best, bits = w, b | (bits & _ASKED)  # the notes of the strongest hit; asked if any was
                 else:
                     bits |= b & _ASKED
-        phrases.append((best, start, end, bits))
+        phrases.append(_complete(best, start, end, bits, suffering, consequences))
         phrases.sort(key=lambda p: -p[0])
         score = sum(p[0] / (i + 1) for i, p in enumerate(phrases))
         ranked.append((-score, order[dept], dept, phrases))
@@ -387,11 +389,17 @@ _ITEM_TAIL = 4  # 营业执照复印件、…: an item may go on a few character
 _CONSEQUENCE_GAP = 1  # 续贷受阻, 贷款难还, 招工只好暂停: at most one character between
 
 
-def _suffers(s: int, e: int, consequences: _Words) -> bool:
-    """Right before a consequence word (续贷受阻) or inside one (放款 in 银行不放款): the hit is what
-    suffers from another thing left undone, which is the ask (土地证未更名，续贷受阻)."""
-    return any(e <= c_s <= e + _CONSEQUENCE_GAP or c_s <= s and e <= c_e
-               for c_s, c_e in consequences.near(s - _LONGEST_WORD, e + _CONSEQUENCE_GAP))
+def _complete(best: float, start: int, end: int, bits: int, suffering: float,
+              consequences: _Words) -> tuple[float, int, int, int]:
+    """A phrase, as (weight, start, end, bits); a phrase right before a consequence word (子女入学受阻)
+    or inside one (放款 in 银行不放款) is what suffers from another thing left undone, which is the
+    ask (集体户未落，子女入学受阻): it weighs as a mention times ``consequence``, whatever ask stands
+    near it, and is not asked."""
+    if start >= 0 and consequences.spans and any(
+            end <= c_s <= end + _CONSEQUENCE_GAP or c_s <= start and end <= c_e
+            for c_s, c_e in consequences.near(start - _LONGEST_WORD, end + _CONSEQUENCE_GAP)):
+        return suffering, start, end, (bits & (1 | 8 | 16 | 32)) | 1024
+    return best, start, end, bits
 
 
 def _listed(text: str, s: int, e: int) -> bool:

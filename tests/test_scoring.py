@@ -292,3 +292,20 @@ def test_what_suffers_is_not_what_is_asked(tmp_path, vocabulary):
     """), vocabulary)
     assert plain.route(CaseInput(title="续贷受阻", description="土地证未更名，银行不放款")).lead_department == \
         "financial-regulation"
+
+
+def test_a_whole_phrase_before_a_consequence_suffers(tmp_path, vocabulary):
+    rs = load_ruleset(rules(tmp_path, """
+    scoring:
+      asks: [未, 受阻]
+      consequences: [受阻]
+      weights: {consequence: 0.3}
+    rules:
+      - {id: police, description: d, weight: 1, when: {keywords: {any: [落户]}}, then: {lead: public-security}}
+      - {id: school, description: d, weight: 1, when: {keywords: {any: [子女, 入学]}}, then: {lead: education}}
+    """), vocabulary)
+    # 子女入学 is one phrase of the education bureau's, and all of it suffers, not only 入学
+    d = rs.route(CaseInput(title="子女入学受阻", description="员工集体户未落户"))
+    assert d.lead_department == "public-security", d.explanation
+    school = next(s for s in d.scores if s["department"] == "education")
+    assert school["evidence"][0]["phrase"] == "子女入学" and "后果" in school["evidence"][0]["notes"], school
