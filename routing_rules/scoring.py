@@ -231,7 +231,7 @@ def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) ->
         return False
     # nor anything asked in words no department's rule holds (谢谢。现在最缺的是人，缝纫工还差80个):
     # every ask word of the text must be settled
-    settled, after, turns, asks, _, _ = _marks(f, sc)
+    settled, after, turns, asks, _, _, _ = _marks(f, sc)
     layout = _Layout(f.text)
     return all(_settled(a_s, a_e, settled, after, turns, layout, sc) for a_s, a_e in asks.spans)
 
@@ -245,6 +245,7 @@ class _Marks(NamedTuple):
     asks: _Words
     address: _Words | None
     consequences: _Words
+    thanks: list[tuple[int, int]]
 
 
 def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
@@ -275,11 +276,12 @@ def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
     asks = _words(found.get(_ASK)).without(either)
     if _THANKS in found and asks.spans:
         asks = _thanked_for(f.text, asks, found[_THANKS], address)
-    return _Marks(settled, after, _words(found.get(_TURN)), asks, address, _words(found.get(_CONSEQUENCE)))
+    return _Marks(settled, after, _words(found.get(_TURN)), asks, address, _words(found.get(_CONSEQUENCE)),
+                  found.get(_THANKS, []))
 
 
 _NONE = _Words([])
-_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE)
+_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, [])
 
 
 def _words(spans: list[tuple[int, int]] | None) -> _Words:
@@ -290,16 +292,20 @@ _BITS = tuple(tuple(b for b in (_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NO
                     if n & b) for n in range(256))
 
 
+def _thanked(text: str, pos: int, thanks: list[tuple[int, int]], address: _Words | None) -> bool:
+    """Is ``pos`` in a clause of thanks: after a thanks word in its clause (感谢首席服务官帮我们解决
+    停电问题), with no address word between that asks anew (感谢关心，恳请…)? What stands there is
+    what the thanks are for."""
+    for t_s, t_e in thanks:
+        if t_e <= pos and not _CLAUSE_END.search(text, t_e, pos) and not (
+                address is not None and any(t_e <= b_s for b_s, _ in address.near(t_e, pos))):
+            return True
+    return False
+
+
 def _thanked_for(text: str, asks: _Words, thanks: list[tuple[int, int]], address: _Words | None) -> _Words:
-    """Without the ask words that say what the thanks are for: after a thanks word in its clause
-    (感谢首席服务官帮我们解决停电问题), unless an address word between asks anew (感谢关心，恳请…)."""
-    def thanked(a_s: int) -> bool:
-        for t_s, t_e in thanks:
-            if t_e <= a_s and not _CLAUSE_END.search(text, t_e, a_s) and not (
-                    address is not None and any(t_e <= b_s for b_s, _ in address.near(t_e, a_s))):
-                return True
-        return False
-    kept = [(s, e) for s, e in asks.spans if not thanked(s)]
+    """Without the ask words that say what the thanks are for."""
+    kept = [(s, e) for s, e in asks.spans if not _thanked(text, s, thanks, address)]
     return asks if len(kept) == len(asks.spans) else _Words(kept)
 
 
@@ -307,7 +313,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    settled, after, turns, asks, address, consequences = _marks(f, sc)
+    settled, after, turns, asks, address, consequences, thanks = _marks(f, sc)
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
@@ -331,7 +337,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             if address is not None and address.spans and _addressed(s, text, address):
                 w *= sc.addressed  # the one asked, named: in place of the ask's weight
                 bits |= 128
-            elif pid in rule.asks:
+            elif pid in rule.asks and not (thanks and _thanked(text, s, thanks, address)):
                 w *= sc.ask
                 bits |= 2
             elif asks.spans:

@@ -68,7 +68,8 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
                         ("unseen-fifteenth-set.jsonl", 0.97), ("unseen-sixteenth-set.jsonl", 0.97),
                         ("unseen-seventeenth-set.jsonl", 0.97), ("unseen-eighteenth-set.jsonl", 0.97),
                         ("unseen-nineteenth-set.jsonl", 0.97), ("unseen-twentieth-set.jsonl", 0.97),
-                        ("unseen-twentysecond-set.jsonl", 0.97),
+                        ("unseen-twentysecond-set.jsonl", 0.97), ("unseen-twentythird-set.jsonl", 0.97),
+                        ("unseen-twentyfourth-set.jsonl", 0.97),
                         # chains (one thing undone blocks another): held where the rules stand, 104/110
                         ("unseen-twentyfirst-set.jsonl", 0.94)):
         items = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -309,3 +310,17 @@ def test_a_whole_phrase_before_a_consequence_suffers(tmp_path, vocabulary):
     assert d.lead_department == "public-security", d.explanation
     school = next(s for s in d.scores if s["department"] == "education")
     assert school["evidence"][0]["phrase"] == "子女入学" and "后果" in school["evidence"][0]["notes"], school
+
+
+def test_a_rules_own_ask_in_a_clause_of_thanks_is_not_asked(tmp_path, vocabulary):
+    rs = load_ruleset(rules(tmp_path, """
+    scoring:
+      asks: [协调]
+      thanks: [感谢]
+    rules:
+      - {id: power, description: d, weight: 1, asks: [增容], when: {keywords: {any: [增容]}}, then: {lead: power-supply}}
+    """), vocabulary)
+    # 增容 is the power company's ask word, but here it is what the thanks are for
+    thanked = rs.route(CaseInput(title="感谢增容帮扶", description="感谢首席服务官多次上门协调"))
+    assert thanked.needs_triage and "只有感谢或表扬" in thanked.explanation
+    assert rs.route(CaseInput(title="申请增容", description="感谢关心")).lead_department == "power-supply"
