@@ -182,6 +182,12 @@ class Scoring(_Strict):
     # words that say what suffers from another thing left undone (续贷受阻, 银行不放款): a hit right
     # before one (or inside one) is the consequence, not the ask
     consequences: tuple[str, ...] = ()
+    # words that turn a letter of thanks from what was done to what is still wanted (但是, 现在, 急需):
+    # what it tells after one may be asked (scoring._letter_of_thanks)
+    still_wanted: tuple[str, ...] = ()
+    # words that tell of help given (帮, 协调, 走访): in a letter of thanks, a sentence with one tells
+    # what the thanks are for (scoring._letter_of_thanks)
+    helped: tuple[str, ...] = ()
     reach: int = Field(8, ge=1, le=40, description="characters an ask word reaches within its clause")
     weights: ScoringWeights = ScoringWeights()
     close_call: CloseCall = CloseCall()

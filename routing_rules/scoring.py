@@ -58,6 +58,7 @@ _BRACKET = re.compile(r"[(\[【〔)\]】〕]")
 
 # the scoring's word lists, as bits of one table from pattern id (CompiledScoring.kinds)
 _ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS, _CONSEQUENCE = 1, 2, 4, 8, 16, 32, 64, 128
+_STILL_WANTED, _HELPED = 256, 512
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class CompiledScoring:
     thanks: frozenset[int] = frozenset()
     consequences: frozenset[int] = frozenset()
     consequence: float = 1.0
+    still_wanted: frozenset[int] = frozenset()
+    helped: frozenset[int] = frozenset()
 
     @cached_property
     def kinds(self) -> dict[int, int]:
@@ -85,7 +88,8 @@ class CompiledScoring:
         kinds: dict[int, int] = {}
         for words, bit in ((self.asks, _ASK), (self.settled, _SETTLED), (self.settled_after, _AFTER),
                            (self.turns, _TURN), (self.address, _ADDRESS), (self.asks - self.address, _ASK_NOT_ADDRESS),
-                           (self.thanks, _THANKS), (self.consequences, _CONSEQUENCE)):
+                           (self.thanks, _THANKS), (self.consequences, _CONSEQUENCE),
+                           (self.still_wanted, _STILL_WANTED), (self.helped, _HELPED)):
             for pid in words:
                 kinds[pid] = kinds.get(pid, 0) | bit
         return kinds
@@ -231,7 +235,7 @@ def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) ->
         return False
     # nor anything asked in words no department's rule holds (谢谢。现在最缺的是人，缝纫工还差80个):
     # every ask word of the text must be settled
-    settled, after, turns, asks, _, _, _ = _marks(f, sc)
+    settled, after, turns, asks = _marks(f, sc)[:4]
     layout = _Layout(f.text)
     return all(_settled(a_s, a_e, settled, after, turns, layout, sc) for a_s, a_e in asks.spans)
 
@@ -246,6 +250,7 @@ class _Marks(NamedTuple):
     address: _Words | None
     consequences: _Words
     thanks: list[tuple[int, int]]
+    letter: list[tuple[int, int]]  # a letter of thanks: the sentences that tell what the thanks are for
 
 
 def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
@@ -274,22 +279,61 @@ def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
     if sc.address:
         address = _words(found.get(_ADDRESS)).without(_words(found.get(_ASK_NOT_ADDRESS)))
     asks = _words(found.get(_ASK)).without(either)
-    if _THANKS in found and asks.spans:
-        asks = _thanked_for(f.text, asks, found[_THANKS], address)
+    letter: list[tuple[int, int]] = []
+    if _THANKS in found:
+        if _HELPED in found:
+            letter = _letter_of_thanks(f, found[_THANKS], asks, address, found.get(_STILL_WANTED, ()),
+                                       found[_HELPED])
+        if asks.spans:
+            asks = _thanked_for(f.text, asks, found[_THANKS], address, letter)
     return _Marks(settled, after, _words(found.get(_TURN)), asks, address, _words(found.get(_CONSEQUENCE)),
-                  found.get(_THANKS, []))
+                  found.get(_THANKS, []), letter)
 
 
 _NONE = _Words([])
-_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, [])
+_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, [], [])
 
 
 def _words(spans: list[tuple[int, int]] | None) -> _Words:
     return _Words(spans) if spans else _NONE
 
 
-_BITS = tuple(tuple(b for b in (_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS, _CONSEQUENCE)
-                    if n & b) for n in range(256))
+_BITS = tuple(tuple(b for b in (_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS, _CONSEQUENCE,
+                                 _STILL_WANTED, _HELPED) if n & b) for n in range(1024))
+_SENTENCE_END = re.compile(r"[.;!?\n。]")
+
+
+def _letter_of_thanks(f: Facts, thanks: list[tuple[int, int]], asks: _Words, address: _Words | None,
+                      still_wanted, helped) -> list[tuple[int, int]]:
+    """A letter of thanks (表扬首席服务官; 关于对服务工作表示感谢的函): its title is one clause
+    that thanks or praises and asks nothing — no address word, no unsettled ask word before the
+    thanks. The sentences of its description that tell of help (帮, 协调, 走访: 去年办证、招工，
+    都是他帮着协调的) tell what the thanks are for, until the letter addresses someone (恳请,
+    希望) or turns to what is still wanted (但是, 现在, 急需). Returns those sentences' spans."""
+    title_len, text = f.title_len, f.text
+    first = min((s for s, e in thanks if e <= title_len), default=None)
+    if first is None or _CLAUSE_END.search(text, 0, title_len):
+        return []
+    if address is not None and any(s < title_len for s, _ in address.spans):
+        return []
+    if any(s < first for s, _ in asks.spans):
+        return []
+    ends = [s for s, _ in (address.spans if address is not None else ()) if s > title_len]
+    ends += [s for s, _ in still_wanted if s > title_len]
+    until = min(ends, default=len(text))
+    told = []
+    start = title_len + 1
+    while start < until:
+        end = _SENTENCE_END.search(text, start, until)
+        stop = end.end() if end else until
+        if any(start <= s < stop for s, _ in helped):
+            told.append((start, stop))
+        start = stop
+    return told
+
+
+def _told(pos: int, letter: list[tuple[int, int]]) -> bool:
+    return any(s <= pos < e for s, e in letter)
 
 
 def _thanked(text: str, pos: int, thanks: list[tuple[int, int]], address: _Words | None) -> bool:
@@ -303,9 +347,11 @@ def _thanked(text: str, pos: int, thanks: list[tuple[int, int]], address: _Words
     return False
 
 
-def _thanked_for(text: str, asks: _Words, thanks: list[tuple[int, int]], address: _Words | None) -> _Words:
-    """Without the ask words that say what the thanks are for."""
-    kept = [(s, e) for s, e in asks.spans if not _thanked(text, s, thanks, address)]
+def _thanked_for(text: str, asks: _Words, thanks: list[tuple[int, int]], address: _Words | None,
+                 letter: list[tuple[int, int]]) -> _Words:
+    """Without the ask words that say what the thanks are for: in a clause of thanks, or told in a
+    letter of thanks (_letter_of_thanks)."""
+    kept = [(s, e) for s, e in asks.spans if not (_told(s, letter) or _thanked(text, s, thanks, address))]
     return asks if len(kept) == len(asks.spans) else _Words(kept)
 
 
@@ -313,7 +359,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    settled, after, turns, asks, address, consequences, thanks = _marks(f, sc)
+    settled, after, turns, asks, address, consequences, thanks, letter = _marks(f, sc)
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
@@ -337,7 +383,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             if address is not None and address.spans and _addressed(s, text, address):
                 w *= sc.addressed  # the one asked, named: in place of the ask's weight
                 bits |= 128
-            elif pid in rule.asks and not (thanks and _thanked(text, s, thanks, address)):
+            elif pid in rule.asks and not (thanks and (_told(s, letter) or _thanked(text, s, thanks, address))):
                 w *= sc.ask
                 bits |= 2
             elif asks.spans:

@@ -163,6 +163,37 @@ def test_a_database_outage_answers_503_and_loses_nothing(proxied):
     assert sorted(c["id"] for c in listed) == sorted(accepted)  # nothing half-written, nothing lost
 
 
+def test_a_connection_that_rested_is_pinged_and_replaced_if_dropped(pg_url, monkeypatch):
+    """The pool pings only a connection that rested (db._ping_when_idle): one handed back a
+    moment ago goes out unpinged, one that rested and that the database dropped meanwhile is
+    replaced before the request sees it."""
+    import time
+
+    from service.db import make_engine
+
+    engine = make_engine(pg_url, ping_when_idle=0.3)
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        for _ in range(5):  # in use a moment ago: no round trip before the statement
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == first
+        assert pings == []
+        with admin.connect() as conn:  # what a restart or a firewall does to a resting connection
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar_one()
+        time.sleep(0.4)
+        with engine.connect() as conn:
+            again = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert pings and again != first
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
 @pytest.fixture
 def pg_world(pg_rt):
     from conftest import World
