@@ -8,6 +8,7 @@ import time
 import logging
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from fastapi.responses import Response
@@ -59,6 +60,8 @@ def create_app(rt: Runtime | None = None, scheduler: bool = False) -> FastAPI:
                 ensure_bootstrap_admin(session, rt.settings.admin_token)
                 session.commit()
         task = notifier = None
+        # the event loop's thread pool, which runs sync endpoints: see Settings.request_threads
+        anyio.to_thread.current_default_thread_limiter().total_tokens = rt.settings.request_threads
         if scheduler:  # the served process (not a test's app)
             # What the process holds once started (modules, the directory, the compiled rules) is
             # never garbage: kept out of the collector's full passes, which otherwise stop a

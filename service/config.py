@@ -51,6 +51,9 @@ class Settings:
     # requests per key by role (auth/limits.py), and new cases per enterprise per local day
     rate_limit: str = DEFAULT_RATES
     daily_case_cap: int = 30
+    # threads per API process for the endpoints that block (a sync endpoint, a database round
+    # trip): with the GIL more of them only take turns, slower (docs/benchmarks.md, Intake)
+    request_threads: int = 8
     notify: "NotifySettings" = field(default_factory=lambda: NotifySettings())
 
     @classmethod
@@ -77,8 +80,14 @@ class Settings:
             tracking_prefix=_env("CLOSEDLOOP_TRACKING_PREFIX"),
             rate_limit=_env("CLOSEDLOOP_RATE_LIMIT", DEFAULT_RATES),
             daily_case_cap=int(_env("CLOSEDLOOP_DAILY_CASE_CAP", "30")),
+            request_threads=int(_env("CLOSEDLOOP_REQUEST_THREADS", "8")),
             notify=NotifySettings.from_env(),
         )
+
+    def __post_init__(self) -> None:
+        if self.request_threads < 1:
+            raise ValueError(f"CLOSEDLOOP_REQUEST_THREADS: {self.request_threads} threads would serve nothing; "
+                             "give 1 or more (8 by default)")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import AsyncIterator
 
+import anyio
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from .auth.keys import authenticate
 from .auth.principal import Principal
@@ -26,14 +27,28 @@ async def runtime(request: Request) -> Runtime:
     return rt
 
 
+# A request that failed may hold row locks that other requests' threads wait on: its rollback
+# takes a thread of its own, never one of the endpoints' (Settings.request_threads), all of which
+# could be waiting on those very locks. One limiter per event loop, as anyio keeps its own.
+_ROLLBACKS: RunVar[anyio.CapacityLimiter] = RunVar("closedloop_rollbacks")
+
+
+def _rollbacks() -> anyio.CapacityLimiter:
+    try:
+        return _ROLLBACKS.get()
+    except LookupError:
+        _ROLLBACKS.set(limiter := anyio.CapacityLimiter(16))
+        return limiter
+
+
 async def db(rt: Runtime = Depends(runtime)) -> AsyncIterator[Session]:
     """One session per request; handlers commit, anything else rolls back."""
     session = rt.session()
     try:
         yield session
     finally:
-        if session.in_transaction():
-            await run_in_threadpool(session.close)  # a rollback: a round trip, off the event loop
+        if session.in_transaction():  # a rollback: a round trip, off the event loop
+            await anyio.to_thread.run_sync(session.close, limiter=_rollbacks())
         else:
             session.close()
 

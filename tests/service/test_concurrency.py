@@ -4,6 +4,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -18,7 +19,10 @@ from service.enterprises.models import Enterprise
 
 
 @pytest.fixture
-def server(pg_rt):
+def server(pg_rt, request, monkeypatch):
+    threads = getattr(request, "param", None)  # the API's request threads (Settings.request_threads)
+    if threads is not None:
+        monkeypatch.setattr(pg_rt, "settings", replace(pg_rt.settings, request_threads=threads))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -101,6 +105,20 @@ def test_concurrent_escalations_with_the_same_version_one_wins(server):
     assert sorted(r.status_code for r in answers) == [200] + [412] * 5
     with httpx.Client() as c:
         assert c.get(f"{server['url']}/v1/cases/{case['id']}", headers=auth(server["officer"])).json()["tier"] == 2
+
+
+@pytest.mark.parametrize("server", [2], indirect=True)
+def test_requests_that_fail_holding_a_lock_roll_back_with_every_thread_taken(server):
+    """Two request threads, eight escalations of one case with one version: each loser fails
+    (412) holding the case's row lock while the others' threads wait on it. Its rollback must not
+    wait for one of those threads (deps._rollbacks), or every request would hang."""
+    with httpx.Client() as c:
+        case = c.post(f"{server['url']}/v1/cases", json={"title": "土地证", "description": "办不下来"},
+                      headers=auth(server["ent"])).json()
+    h = auth(server["officer"], **{"If-Match": '"1"'})
+    answers = together(8, lambda c, i: c.post(f"{server['url']}/v1/cases/{case['id']}/escalate",
+                                              json={"reason": f"升级{i}"}, headers=h, timeout=20))
+    assert sorted(r.status_code for r in answers) == [200] + [412] * 7
 
 
 def test_concurrent_submissions_get_gapless_tracking_numbers(server):
