@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery.signals import worker_process_init
 
-from service.escalation.sweep import SweepReport, escalate_due, sweep
+from service.escalation.sweep import SweepReport, escalate_due, next_moment, sweep
 from service.runtime import Runtime
 
 from service.notifications.channels import Sender
@@ -19,6 +19,7 @@ from .celery_app import DELIVER, ESCALATE, ROLL_UP, SWEEP, app
 log = logging.getLogger("closedloop.workers")
 _runtime: Runtime | None = None
 _sender: Sender | None = None
+_redis = None
 
 
 def runtime() -> Runtime:
@@ -39,8 +40,8 @@ def sender() -> Sender:
 
 @worker_process_init.connect
 def _fresh_runtime(**_):
-    global _runtime, _sender
-    _runtime = _sender = None
+    global _runtime, _sender, _redis
+    _runtime = _sender = _redis = None
 
 
 HELPERS = int(os.environ.get("CLOSEDLOOP_SWEEP_HELPERS", "3"))
@@ -54,11 +55,36 @@ def sweep_task() -> dict:
         for _ in range(HELPERS):
             escalate_task.apply_async((now.isoformat(),), expires=600)
 
-    report = sweep(runtime(), on_backlog=send_helpers)
+    rt = runtime()
+    report = sweep(rt, on_backlog=send_helpers)
     counts = report.counts()
     if any(counts.values()):
         log.info("sweep: %s", counts)
+    wake_at_next(rt)
     return counts
+
+
+def wake_at_next(rt: Runtime) -> None:
+    """Send a tick for the next moment that has something to do (sweep.next_moment) when it comes
+    before the beat's next tick, so that a deadline escalates as it passes, not up to an interval
+    later. Every tick until then finds the same moment: a key in Redis lets one of them send it.
+    Without Redis there is no broker either, and the beat's ticks go on as before."""
+    global _redis
+    now = rt.clock()
+    moment = next_moment(rt, now)
+    interval = rt.settings.sweep_interval
+    if moment is None or (moment - now).total_seconds() >= interval:
+        return
+    try:
+        if _redis is None:
+            import redis
+
+            _redis = redis.Redis.from_url(rt.settings.redis_url)
+        if not _redis.set(f"closedloop:wake:{moment.isoformat()}", 1, nx=True, ex=int(interval * 2) + 60):
+            return
+        sweep_task.apply_async(eta=moment, expires=moment + timedelta(seconds=max(interval * 2, 5)))
+    except Exception as exc:  # noqa: BLE001 - the beat's next tick does it, a little later
+        log.warning("sweep: no wake-up sent for %s: %s", moment.isoformat(), exc)
 
 
 @app.task(name=ESCALATE)

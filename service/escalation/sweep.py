@@ -308,6 +308,29 @@ def sweep(rt: Runtime, now: datetime | None = None, batch: int | None = None,
     return report
 
 
+def next_moment(rt: Runtime, now: datetime) -> datetime | None:
+    """When a tick next has something to do, if anything is ahead: the earliest deadline of a case
+    not supervised, warning not yet given at its tier, supervision reminder (督办) or end of a
+    confirmation window after ``now``. One statement, each part read off the index its claim
+    reads. The worker and the embedded loop wake at it rather than at the next interval, so a
+    deadline escalates when it passes, not up to an interval later; what changes afterwards (a
+    new case, an extension) is seen by the next regular tick."""
+    running = [] if rt.engine.dialect.name == "postgresql" else [Case.status.in_(machine.RUNNING)]  # see _due
+    parts = [
+        select(Case.due_at).where(Case.due_at > now, Case.supervised.is_(False), *running).order_by(Case.due_at),
+        select(Case.warn_at).where(Case.status.in_(machine.RUNNING), Case.warn_at > now,
+                                   Case.warned_tier.is_distinct_from(Case.tier)).order_by(Case.warn_at),
+        select(Case.supervision_next_at).where(Case.supervised.is_(True), Case.status.in_(machine.ACTIVE),
+                                               Case.supervision_next_at > now).order_by(Case.supervision_next_at),
+        # only a resolved case has one (set when it is resolved, cleared as it leaves): asked, the
+        # status lets the planner sort every resolved case instead of reading one index entry
+        select(Case.confirm_due_at).where(Case.confirm_due_at > now).order_by(Case.confirm_due_at),
+    ]
+    with rt.session() as session:
+        moments = session.execute(select(*(part.limit(1).scalar_subquery() for part in parts))).one()
+    return min((m for m in moments if m is not None), default=None)
+
+
 def preview(rt: Runtime, now: datetime | None = None, limit: int = 1000) -> list[dict]:
     """What the next tick would escalate, without changing anything (``closedloop sweep --dry-run``)."""
     now = now or rt.clock()

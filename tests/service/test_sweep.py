@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from support import TZ
 
-from service.escalation.sweep import preview, sweep
+from service.escalation.sweep import next_moment, preview, sweep
 
 
 def at(y, m, d, h=10, mi=0, s=0):
@@ -151,6 +151,56 @@ def test_resolved_cases_close_after_the_confirmation_window(world):
     c = world.act(c["id"], "resolve", "land", {"resolution": "已办结"})
     assert sweep(world.rt, at(2026, 12, 20)).closed == [c["tracking_no"]]
     assert world.case(c["id"])["status"] == "closed"
+
+
+def test_the_next_moment_is_when_a_tick_next_has_something_to_do(world):
+    """What the worker and the embedded loop wake at (sweep.next_moment): the earliest warning,
+    deadline, reminder or end of a confirmation window still ahead."""
+    from service.cases.models import Case
+
+    def row(cid):
+        with world.rt.session() as s:
+            return s.get(Case, cid)
+
+    assert next_moment(world.rt, at(2026, 11, 26)) is None  # nothing filed: nothing ahead
+    c = world.submit()  # Thu 11-26 10:00: warned Mon 11-30 18:00, due Tue 12-01 18:00
+    warn_at, due_at = row(c["id"]).warn_at, row(c["id"]).due_at
+    assert warn_at < due_at and next_moment(world.rt, at(2026, 11, 26, 11)) == warn_at
+    assert sweep(world.rt, warn_at + timedelta(seconds=1)).warned == [c["tracking_no"]]
+    assert next_moment(world.rt, warn_at + timedelta(seconds=1)) == due_at  # warned at its tier: the deadline
+    # a case supervised at tier 5 is past its deadline for good: its next reminder is what is ahead
+    top = world.submit()
+    for n in range(4):
+        world.act(top["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
+    top_due = row(top["id"]).due_at
+    assert top_due > due_at
+    sweep(world.rt, top_due + timedelta(seconds=5))  # c escalates too: its new deadline is ahead
+    assert row(top["id"]).supervised
+    ahead = [row(c["id"]).warn_at, row(c["id"]).due_at, row(top["id"]).supervision_next_at]
+    assert next_moment(world.rt, top_due + timedelta(seconds=5)) == min(t for t in ahead if t is not None)
+    # a resolved case: the end of its confirmation window
+    world.act(c["id"], "accept", "land")
+    world.act(c["id"], "resolve", "land", {"resolution": "已办结"})
+    now = world.rt.clock()
+    confirm_due = row(c["id"]).confirm_due_at
+    assert next_moment(world.rt, now) == min(confirm_due, row(top["id"]).supervision_next_at)
+
+
+def test_the_embedded_loop_sleeps_until_the_next_moment_or_the_interval(world):
+    import asyncio
+
+    from service.app import _until_next_tick
+
+    interval = world.rt.settings.sweep_interval
+    assert asyncio.run(_until_next_tick(world.rt, next_moment)) == interval  # nothing ahead
+    c = world.submit()
+    assert asyncio.run(_until_next_tick(world.rt, next_moment)) == interval  # its warning is days ahead
+    from service.cases.models import Case
+
+    with world.rt.session() as s:
+        warn_at = s.get(Case, c["id"]).warn_at
+    world.clock.set(warn_at - timedelta(seconds=2))
+    assert asyncio.run(_until_next_tick(world.rt, next_moment)) == 2.0
 
 
 def test_preview_changes_nothing(world):

@@ -77,3 +77,39 @@ def test_each_claim_reads_only_the_cases_it_may_act_on(settled, claim):
     assert [s["Index Name"] for s in scans] == [CLAIMS[claim]], (statement, json.dumps(plan, indent=1))
     # quiet: nothing found, and nothing read and thrown away on the way
     assert scans[0]["Actual Rows"] == 0 and scans[0].get("Rows Removed by Filter", 0) == 0, scans[0]
+
+
+def test_the_next_moment_reads_one_row_of_each_claims_index(settled):
+    """sweep.next_moment, sent after every tick: each of its four parts reads the first entry ahead
+    in the index its claim reads, and throws nothing away."""
+    from sqlalchemy import event
+
+    from service.escalation.sweep import next_moment
+
+    sent = []
+    grab = lambda conn, cursor, statement, parameters, *_: sent.append((statement, parameters))  # noqa: E731
+    event.listen(settled.engine, "before_cursor_execute", grab)
+    try:
+        moment = next_moment(settled, NOW)
+    finally:
+        event.remove(settled.engine, "before_cursor_execute", grab)
+    assert moment is not None and moment > NOW
+    (statement, parameters), = [(s, p) for s, p in sent if "FROM cases" in s]
+    with settled.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        conn.execute(text("SET enable_bitmapscan = off"))
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar()
+        conn.rollback()
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    scans = []
+
+    def walk(node):
+        if node.get("Relation Name") == "cases":
+            scans.append(node)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    assert sorted(s["Index Name"] for s in scans) == sorted(CLAIMS.values()), json.dumps(plan, indent=1)
+    for scan in scans:
+        assert scan["Actual Rows"] <= 1 and scan.get("Rows Removed by Filter", 0) == 0, scan

@@ -104,6 +104,29 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_repeats_nothing(pg_rt, proc
     assert_exactly_once(pg_rt, 1000)
 
 
+def test_a_deadline_escalates_as_it_passes_not_at_the_next_interval(pg_rt, procs, broker):
+    """The beat ticks every 60 s here; one tick, sent by hand, finds a deadline 5 s ahead and
+    sends a tick for that moment (workers.tasks.wake_at_next). The case escalates within a second
+    of its deadline, long before any next interval; a second tick sends no second wake-up."""
+    make_due_cases(pg_rt, 1)
+    due = datetime.now(timezone.utc) + timedelta(seconds=5)
+    with pg_rt.session() as s:
+        s.execute(update(Case).values(due_at=due, warn_at=None))
+        s.commit()
+    procs.worker(CLOSEDLOOP_SWEEP_INTERVAL="60")
+    send_sweep(broker)  # what a beat tick does, once
+    send_sweep(broker)  # and another: the same moment, one wake-up
+    wait_for("the escalation", lambda: escalated_events(pg_rt) >= 1, 30, procs)
+    with pg_rt.session() as s:
+        (late,) = s.scalars(select(CaseEvent.data).where(CaseEvent.type == "escalated")).all()
+    assert 0 <= late["late_seconds"] < 1.5, late
+    import redis
+
+    assert len(redis.Redis.from_url(broker).keys("closedloop:wake:*")) == 1
+    time.sleep(1)
+    assert_exactly_once(pg_rt, 1)
+
+
 def test_two_workers_and_two_beats_escalate_exactly_once(pg_rt, procs, broker):
     make_due_cases(pg_rt, 400)
     for _ in range(2):
