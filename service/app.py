@@ -33,7 +33,8 @@ async def _sweep_forever(rt: Runtime) -> None:
     rolled_at = None  # the reports' monthly rollups (PostgreSQL), hourly as the beat does them
     while True:
         try:
-            report = await asyncio.to_thread(sweep, rt)
+            now = rt.clock()
+            report = await asyncio.to_thread(sweep, rt, now)
             if any(report.counts().values()):
                 log.info("sweep: %s", report.counts())
             if rt.engine.dialect.name == "postgresql" and (rolled_at is None or time.monotonic() - rolled_at > 3600):
@@ -43,22 +44,22 @@ async def _sweep_forever(rt: Runtime) -> None:
             raise
         except Exception:  # noqa: BLE001 - a failed tick is logged; the next one retries
             log.exception("sweep failed")
-        await asyncio.sleep(await _until_next_tick(rt, next_moment))
+        await asyncio.sleep(await _until_next_tick(rt, next_moment, now))
 
 
-async def _until_next_tick(rt: Runtime, next_moment) -> float:
+async def _until_next_tick(rt: Runtime, next_moment, now) -> float:
     """Seconds until the next tick: the interval, or less if something falls due sooner (a
-    deadline escalates as it passes, not up to an interval later)."""
+    deadline escalates as it passes, not up to an interval later). ``now`` is the last tick's
+    moment: what fell due while it ran is ahead of it, and is swept at once."""
     interval = rt.settings.sweep_interval
     try:
-        now = rt.clock()
         moment = await asyncio.to_thread(next_moment, rt, now)
     except Exception:  # noqa: BLE001 - the database away: the interval, as before
         log.exception("sweep: next moment unknown")
         return interval
     if moment is None:
         return interval
-    return min(interval, max(0.0, (moment - now).total_seconds()))
+    return min(interval, max(0.0, (moment - rt.clock()).total_seconds()))
 
 
 # ---------------------------------------------------------------------------- the app

@@ -56,21 +56,23 @@ def sweep_task() -> dict:
             escalate_task.apply_async((now.isoformat(),), expires=600)
 
     rt = runtime()
-    report = sweep(rt, on_backlog=send_helpers)
+    now = rt.clock()
+    report = sweep(rt, now, on_backlog=send_helpers)
     counts = report.counts()
     if any(counts.values()):
         log.info("sweep: %s", counts)
-    wake_at_next(rt)
+    wake_at_next(rt, now)
     return counts
 
 
-def wake_at_next(rt: Runtime) -> None:
+def wake_at_next(rt: Runtime, now: datetime) -> None:
     """Send a tick for the next moment that has something to do (sweep.next_moment) when it comes
     before the beat's next tick, so that a deadline escalates as it passes, not up to an interval
     later. Every tick until then finds the same moment: a key in Redis lets one of them send it.
-    Without Redis there is no broker either, and the beat's ticks go on as before."""
+    Without Redis there is no broker either, and the beat's ticks go on as before. ``now`` is the
+    tick's own moment: what fell due while the tick ran is ahead of it, so a moment already past
+    sends a tick at once."""
     global _redis
-    now = rt.clock()
     moment = next_moment(rt, now)
     interval = rt.settings.sweep_interval
     if moment is None or (moment - now).total_seconds() >= interval:

@@ -192,15 +192,19 @@ def test_the_embedded_loop_sleeps_until_the_next_moment_or_the_interval(world):
     from service.app import _until_next_tick
 
     interval = world.rt.settings.sweep_interval
-    assert asyncio.run(_until_next_tick(world.rt, next_moment)) == interval  # nothing ahead
+    until = lambda tick: asyncio.run(_until_next_tick(world.rt, next_moment, tick))  # noqa: E731
+    assert until(world.rt.clock()) == interval  # nothing ahead
     c = world.submit()
-    assert asyncio.run(_until_next_tick(world.rt, next_moment)) == interval  # its warning is days ahead
+    assert until(world.rt.clock()) == interval  # its warning is days ahead
     from service.cases.models import Case
 
     with world.rt.session() as s:
         warn_at = s.get(Case, c["id"]).warn_at
     world.clock.set(warn_at - timedelta(seconds=2))
-    assert asyncio.run(_until_next_tick(world.rt, next_moment)) == 2.0
+    assert until(world.rt.clock()) == 2.0
+    # what fell due while the last tick ran (after its moment) is swept at once, not forgotten
+    world.clock.set(warn_at + timedelta(seconds=1))
+    assert until(warn_at - timedelta(seconds=1)) == 0.0
 
 
 def test_preview_changes_nothing(world):
