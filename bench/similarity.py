@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import pct  # noqa: E402
 from service import similarity  # noqa: E402
 
 LABELLED = ROOT / "tests" / "data" / "similar-cases.jsonl"
@@ -188,9 +189,8 @@ def speed(n: int, demands: list[dict]) -> None:
                 _, total = similar_open(session, case, None)
                 timings.append((time.perf_counter() - t) * 1000)
                 found.append(total)
-        timings.sort()
-        print(f"similar_open among {len(ids):,} open cases, 500 lookups: p50 {statistics.median(timings):.2f} ms, "
-              f"p99 {timings[int(len(timings) * 0.99) - 1]:.2f} ms; similar cases found per case: "
+        print(f"similar_open among {len(ids):,} open cases, 500 lookups: p50 {pct(timings, 50):.2f} ms, "
+              f"p99 {pct(timings, 99):.2f} ms; similar cases found per case: "
               f"median {statistics.median(found):.0f}, max {max(found)}")
 
 
