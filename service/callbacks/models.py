@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime
+
+
+TO_REMIND = "state = 'pending' AND reminded_at IS NULL"
 
 
 class Callback(Base):
@@ -14,7 +17,11 @@ class Callback(Base):
     attempts allowed)."""
 
     __tablename__ = "callbacks"
-    __table_args__ = (Index("ix_callbacks_officer_state", "officer_id", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_callbacks_officer_state", "officer_id", "state", "due_at"),
+        # what the sweep may remind (回访逾期): owed, past due, not yet put to the officer
+        Index("ix_callbacks_to_remind", "due_at", "id", postgresql_where=text(TO_REMIND), sqlite_where=text(TO_REMIND)),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     reason: Mapped[str] = mapped_column(String(20))  # by_default | sample
@@ -28,3 +35,5 @@ class Callback(Base):
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
     rating: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
+    # when the sweep told the officer the call-back is overdue (once: the list shows it after)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -8,7 +8,8 @@ Each tick, in order:
    was, notifications; a tier-5 case is instead flagged for supervision (督办);
 2. **warn** cases whose warning time has passed, once per case and tier;
 3. **remind** supervised tier-5 cases at the supervision interval;
-4. **close** resolved cases whose confirmation window has passed (confirmed by default).
+4. **close** resolved cases whose confirmation window has passed (confirmed by default);
+5. **remind** the officer, once, of a call-back (回访) still owed past its due time.
 
 Why it is safe to run anywhere, any number of times: deadlines live in the database, not the
 broker; each batch claims its rows with ``FOR UPDATE SKIP LOCKED`` (on SQLite, ``BEGIN
@@ -37,6 +38,8 @@ from sqlalchemy import bindparam, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
+from .. import callbacks
+from ..callbacks.models import Callback
 from ..cases import machine
 from ..cases.models import Case
 from ..cases.service import close_unconfirmed, record
@@ -60,6 +63,7 @@ class SweepReport:
     warned: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    callbacks_overdue: list[str] = field(default_factory=list)
     recounted: list[dict] = field(default_factory=list)
     indexed: int = 0
     published: list[int] = field(default_factory=list)  # sittings whose agenda closed this tick
@@ -287,6 +291,29 @@ def close_confirmed_by_default(rt: Runtime, now: datetime, report: SweepReport, 
             return
 
 
+def remind_callbacks(rt: Runtime, now: datetime, report: SweepReport, batch: int) -> None:
+    """回访逾期: a call-back still owed past its due time is put to the case's officer, once
+    (``reminded_at``); after that it stays on the officer's list, as every pending one does."""
+    stmt = (select(Callback).where(Callback.state == callbacks.PENDING, Callback.reminded_at.is_(None),
+                                   Callback.due_at <= now).order_by(Callback.due_at, Callback.id))
+    while True:
+        with rt.session() as session:
+            owed = list(session.scalars(stmt.limit(batch).with_for_update(skip_locked=True)))
+            if not owed:
+                return
+            cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_({o.case_id for o in owed})))}
+            for callback in owed:
+                callback.reminded_at = now
+                case = cases[callback.case_id]
+                record(session, case, "callback_overdue", "system", now,
+                       {"callback_id": callback.id, "reason": callback.reason,
+                        "callback_due": callback.due_at.isoformat(), "attempts": callback.attempts})
+                report.callbacks_overdue.append(case.tracking_no)
+            session.commit()
+        if len(owed) < batch:
+            return
+
+
 def sweep(rt: Runtime, now: datetime | None = None, batch: int | None = None,
           on_backlog: Callable[[datetime], None] | None = None) -> SweepReport:
     """One tick. ``now`` is the clock (the runtime's by default)."""
@@ -299,6 +326,7 @@ def sweep(rt: Runtime, now: datetime | None = None, batch: int | None = None,
     warn_due(rt, now, report, batch)
     remind_supervised(rt, now, report, batch)
     close_confirmed_by_default(rt, now, report, batch)
+    remind_callbacks(rt, now, report, batch)
     # after the escalations, so that a case escalated before a cut-off is on that agenda
     from ..meetings.service import publish_due
 
@@ -310,9 +338,9 @@ def sweep(rt: Runtime, now: datetime | None = None, batch: int | None = None,
 
 def next_moment(rt: Runtime, now: datetime) -> datetime | None:
     """When a tick next has something to do, if anything is ahead: the earliest deadline of a case
-    not supervised, warning not yet given at its tier, supervision reminder (督办) or end of a
-    confirmation window after ``now``. One statement, each part read off the index its claim
-    reads. The worker and the embedded loop wake at it rather than at the next interval, so a
+    not supervised, warning not yet given at its tier, supervision reminder (督办), end of a
+    confirmation window or call-back falling overdue after ``now``. One statement, each part read
+    off the index its claim reads. The worker and the embedded loop wake at it rather than at the next interval, so a
     deadline escalates when it passes, not up to an interval later; what changes afterwards (a
     new case, an extension) is seen by the next regular tick."""
     running = [] if rt.engine.dialect.name == "postgresql" else [Case.status.in_(machine.RUNNING)]  # see _due
@@ -325,6 +353,8 @@ def next_moment(rt: Runtime, now: datetime) -> datetime | None:
         # only a resolved case has one (set when it is resolved, cleared as it leaves): asked, the
         # status lets the planner sort every resolved case instead of reading one index entry
         select(Case.confirm_due_at).where(Case.confirm_due_at > now).order_by(Case.confirm_due_at),
+        select(Callback.due_at).where(Callback.state == callbacks.PENDING, Callback.reminded_at.is_(None),
+                                      Callback.due_at > now).order_by(Callback.due_at),
     ]
     with rt.session() as session:
         moments = session.execute(select(*(part.limit(1).scalar_subquery() for part in parts))).one()

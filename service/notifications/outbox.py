@@ -42,6 +42,7 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "supervised": ("lead", "co", "officer", "secretary"),
     "reminded": ("lead", "officer"),
     "fed_back": ("officer", "secretary"),  # 回执: to who supervises
+    "callback_overdue": ("officer",),  # 回访逾期: the call-back is the officer's
     # a provisional deadline moved by the year's published holidays (escalation/recalendar.py)
     "deadline_recounted": ("lead", "officer"),
     # from a sitting's minutes (meetings/minutes.py)

@@ -37,6 +37,7 @@ HAPPENED: dict[str, tuple[str, str]] = {
     "supervised": ("督办", "诉求 {no}“{title}”（{ent}）在{tier}逾期，已列为督办事项。"),
     "reminded": ("督办提醒", "督办诉求 {no}“{title}”（{ent}）仍未办结，本期未收到办理情况反馈。"),
     "fed_back": ("办理情况反馈", "{lead}报送了诉求 {no}“{title}”（{ent}）的办理进展。"),
+    "callback_overdue": ("回访逾期", "已闭环诉求 {no}“{title}”（{ent}）的回访已过期限，尚未记录回访结果。"),
     "deadline_recounted": ("办理时限调整", "因节假日安排公布，诉求 {no}“{title}”（{ent}）的办理时限按正式日历重新计算为 {due}。"),
     "extension_requested": ("延期申请", "{lead}申请延长诉求 {no}“{title}”的办理时限。"),
     "extension_decided": ("延期申请已处理", "诉求 {no}“{title}”的延期申请已处理，时限：{due}。"),
@@ -73,6 +74,7 @@ TODO: dict[tuple[str, str], str] = {
     ("supervised", "secretary"): "请纳入督办台账。",
     ("reminded", "lead"): "请立即办理，并在案件页“报送办理情况”报告进展。",
     ("fed_back", "officer"): "请跟踪办理进度。",
+    ("callback_overdue", "officer"): "请尽快回访企业，并在回访清单中记录结果。",
     ("fed_back", "secretary"): "请纳入督办台账。",
     ("deadline_recounted", "lead"): "请于 {due} 前办结。",
     ("deadline_recounted", "officer"): "请按调整后的时限跟踪办理。",
@@ -165,6 +167,8 @@ def render(payload: dict, recipient_kind: str, recipient: str, directory: Direct
             # the call-back it owes is the officer's (回访清单); the closure itself asks nothing of them
             why = "企业逾期未确认" if data["callback"] == "by_default" else "本件抽中回访"
             out.append(f"{why}，请于 {local(data.get('callback_due'), tz)} 前回访企业，并在回访清单中记录结果。")
+        if kind == "callback_overdue":
+            out.append(f"回访期限：{local(data.get('callback_due'), tz)}；已尝试 {data.get('attempts', 0)} 次。")
         out.append(f"企业：{f['ent']}；当前层级：第{f['tier_no']}级 {f['tier']}；"
                    f"办理时限：{f['due'] if case.get('due_at') else '不计时'}")
         return out + ([todo.format_map(f)] if todo else [])

@@ -19,7 +19,7 @@ EVENTS = {"submitted": "提交诉求", "routed": "自动分办", "accepted": "�
           "reassigned": "重新分办", "withdrawn": "撤回", "duplicated": "重复件", "assigned": "交办",
           "carried_over": "结转下次会议", "warned": "临期提醒", "reminded": "督办提醒", "auto_closed": "默认办结",
           "deadline_recounted": "时限按正式日历调整", "deadline_confirmed": "时限按正式日历确认",
-          "fed_back": "报送办理情况", "called_back": "回访"}
+          "fed_back": "报送办理情况", "called_back": "回访", "callback_overdue": "回访逾期"}
 NOTICES = {"submitted": "诉求已提交，已按规则分办到承办部门。", "done": "已办理。",
            "minutes": "会议纪要已记录，各项决定已落实到案件。", "approved": "已通过，企业账号已开通。",
            "refused": "已不予通过。", "reloaded": "规则已重新加载并生效。", "redriven": "已重新投递。",

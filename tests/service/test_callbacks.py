@@ -62,6 +62,41 @@ def test_a_case_closed_by_default_is_called_back_once(world):
         assert s.scalar(select(func.count()).select_from(Callback)) == 1
 
 
+def test_an_overdue_call_back_is_put_to_its_officer_once(world):
+    """回访逾期: the sweep tells the officer, once, of a call-back owed past its due time; one
+    answered in time is never reminded; the wake-up moment knows when it falls due."""
+    from datetime import datetime
+
+    from service.escalation.sweep import next_moment, sweep
+
+    c = closed_by_default(world)
+    answered = closed_by_default(world, title="厂区不动产权证书更名迟迟办不下来")
+    world.act(answered["id"], "callback", "officer", {"reached": True, "satisfied": True, "rating": 5})
+    (row,) = owed(world)
+    due = datetime.fromisoformat(row["due_at"])
+    before = due - timedelta(minutes=1)
+    assert next_moment(world.rt, before) <= due
+    assert sweep(world.rt, before).callbacks_overdue == []
+    report = sweep(world.rt, due + timedelta(seconds=1))
+    assert report.callbacks_overdue == [c["tracking_no"]]
+    assert sweep(world.rt, due + timedelta(days=1)).callbacks_overdue == []  # once
+    (event,) = [e for e in world.case(c["id"])["timeline"] if e["type"] == "callback_overdue"]
+    assert event["actor"] == "system" and event["data"]["callback_due"] == row["due_at"]
+    with world.rt.session() as s:
+        told = s.scalars(select(OutboxMessage).where(OutboxMessage.event_id == event["id"])).all()
+        assert {(m.recipient_kind, m.recipient) for m in told} == {("officer", "officer-yuanhui-1")}
+        assert s.scalar(select(Callback.reminded_at).where(Callback.id == row["id"])) is not None
+    assert owed(world)[0]["id"] == row["id"]  # still owed, still on the list
+    # what the officer reads
+    from zoneinfo import ZoneInfo
+
+    from service.notifications.templates import render
+
+    message = render(told[0].payload, "officer", "officer-yuanhui-1", world.rt.directory, "漯河回访测试企业",
+                     ZoneInfo("Asia/Shanghai"), "https://x")
+    assert "回访逾期" in message.text and "请尽快回访企业" in message.text and "回访期限" in message.text, message.text
+
+
 def test_not_reached_three_times_gives_up(world):
     c = closed_by_default(world)
     for attempt in (1, 2):

@@ -49,8 +49,8 @@ def test_spring_festival_deadline(world):
     c = world.submit()
     assert datetime.fromisoformat(c["due_at"]) == at(2026, 2, 25, 18)
     assert sweep(world.rt, at(2026, 2, 24, 17, 59)).counts() == {"escalated": 0, "supervised": 0, "warned": 0,
-                                                                  "reminded": 0, "closed": 0, "recounted": 0,
-                                                                  "published": 0}
+                                                                  "reminded": 0, "closed": 0, "callbacks_overdue": 0,
+                                                                  "recounted": 0, "published": 0}
     assert sweep(world.rt, at(2026, 2, 24, 18, 0)).warned == [c["tracking_no"]]  # one working day before
     assert sweep(world.rt, at(2026, 2, 25, 17, 59)).counts()["escalated"] == 0
     assert sweep(world.rt, at(2026, 2, 25, 18, 1)).counts()["escalated"] == 1
@@ -95,7 +95,8 @@ def test_tier_five_overdue_is_supervised_and_reminded_never_dropped(world):
     assert case["tier"] == 5 and case["supervised"] is True and case["status"] == "open"
     counts = sweep(world.rt, due + timedelta(seconds=6)).counts()
     assert {k: v for k, v in counts.items() if k != "published"} == {
-        "escalated": 0, "supervised": 0, "warned": 0, "reminded": 0, "closed": 0, "recounted": 0}
+        "escalated": 0, "supervised": 0, "warned": 0, "reminded": 0, "closed": 0, "callbacks_overdue": 0,
+        "recounted": 0}
     later = due + timedelta(days=10)
     first = sweep(world.rt, later)
     assert first.reminded == [c["tracking_no"]]

@@ -80,8 +80,9 @@ def test_each_claim_reads_only_the_cases_it_may_act_on(settled, claim):
 
 
 def test_the_next_moment_reads_one_row_of_each_claims_index(settled):
-    """sweep.next_moment, sent after every tick: each of its four parts reads the first entry ahead
-    in the index its claim reads, and throws nothing away."""
+    """sweep.next_moment, sent after every tick: each of its parts (the four claims of cases, and
+    the call-backs falling overdue) reads the first entry ahead in the index its claim reads, and
+    throws nothing away."""
     from sqlalchemy import event
 
     from service.escalation.sweep import next_moment
@@ -95,6 +96,7 @@ def test_the_next_moment_reads_one_row_of_each_claims_index(settled):
         event.remove(settled.engine, "before_cursor_execute", grab)
     assert moment is not None and moment > NOW
     (statement, parameters), = [(s, p) for s, p in sent if "FROM cases" in s]
+    assert "FROM callbacks" in statement
     with settled.engine.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))
         conn.execute(text("SET enable_bitmapscan = off"))
@@ -104,12 +106,13 @@ def test_the_next_moment_reads_one_row_of_each_claims_index(settled):
     scans = []
 
     def walk(node):
-        if node.get("Relation Name") == "cases":
+        if node.get("Relation Name") in ("cases", "callbacks"):
             scans.append(node)
         for child in node.get("Plans", []):
             walk(child)
 
     walk(plan[0]["Plan"])
-    assert sorted(s["Index Name"] for s in scans) == sorted(CLAIMS.values()), json.dumps(plan, indent=1)
+    assert sorted(s["Index Name"] for s in scans) == sorted([*CLAIMS.values(), "ix_callbacks_to_remind"]), \
+        json.dumps(plan, indent=1)
     for scan in scans:
         assert scan["Actual Rows"] <= 1 and scan.get("Rows Removed by Filter", 0) == 0, scan
