@@ -211,6 +211,14 @@ def _season(session: Session, rt: Runtime, ents: list[Enterprise], rng: random.R
             steps = [("escalate", 50, 50.5), ("escalate", 51, 51.5)]
         for name, lo, hi in steps:
             plan.append((when + days(lo, hi), order, 1, name, None, ""))
+        if order <= 2:
+            # ...and, whatever the date, supervised some ten days ago: the sweep supervises a case
+            # when its tier-5 deadline passes, which waits for the monthly joint meeting and so
+            # falls inside the reports' last 30 days on some dates only. At the top, resolved and
+            # not accepted by the enterprise, a case is supervised at once (cases.service.climb).
+            # Fixed times, no draws: the season's other cases stay as they were.
+            for k, name in enumerate(_TO_SUPERVISION):
+                plan.append((start + timedelta(days=SEASON_DAYS - 10.6 + k * 0.1), order, 2 + k, name, None, ""))
     plan.sort(key=lambda p: (p[0], p[1], p[2]))
     last_sweep = start
     for when, order, _, action, sample, _ in plan:
@@ -229,13 +237,34 @@ def _season(session: Session, rt: Runtime, ents: list[Enterprise], rng: random.R
             cases_by_order[order], _ = cases.submit(session, drt, admin, body)
             continue
         case = session.get(Case, cases_by_order[order].id)
-        who, body = _season_step(case, action, rng, admin)
+        if action in _TO_SUPERVISION:
+            action, (who, body) = _TO_SUPERVISION[action], _to_supervision(case, action, admin)
+        else:
+            who, body = _season_step(case, action, rng, admin)
         try:
             with session.begin_nested():
                 cases.act(session, drt, who, case.id, action, body)
         except Problem:
             pass  # the sweep moved it on meanwhile (escalated, closed): the office's step no longer applies
     session.flush()
+
+
+# the steps that take a climbing case to supervision by hand, and the action each one is
+_TO_SUPERVISION = {"top-escalate-1": "escalate", "top-escalate-2": "escalate", "top-escalate-3": "escalate",
+                   "top-escalate-4": "escalate", "top-accept": "accept", "top-resolve": "resolve",
+                   "top-unsatisfied": "confirm"}
+
+
+def _to_supervision(case: Case, step: str, admin: Principal):
+    if step.startswith("top-escalate"):  # refused once at the top: the season's step is skipped
+        return admin, ReasonBody(reason="久拖未决，提请市党政联席会挂牌督办")
+    if step == "top-accept":
+        return Principal("demo-dept", "department", department=case.lead_department), EmptyBody()
+    if step == "top-resolve":
+        return (Principal("demo-dept", "department", department=case.lead_department),
+                ResolveBody(resolution="已协调，待企业确认"))
+    return (Principal("demo-ent", "enterprise", enterprise_id=case.enterprise_id),
+            ConfirmBody(satisfied=False, rating=1, comment="问题仍未解决"))
 
 
 def _season_step(case: Case, action: str, rng: random.Random, admin: Principal):

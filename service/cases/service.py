@@ -48,8 +48,7 @@ def record(session: Session, case: Case, type_: str, actor: str, now: datetime, 
     """Append an event and owe its notifications (written at commit, same transaction)."""
     event = CaseEvent(case_id=case.id, type=type_, at=now, actor=actor, data=data or {})
     session.add(event)
-    fact = facts.fact_for(case, type_, now, event.data)
-    if fact is not None:
+    for fact in facts.facts_for(case, type_, now, event.data):
         session.add(CaseFact(**fact))
     outbox.stage(session, case, event, secretary_series)
     return event

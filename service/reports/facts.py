@@ -47,6 +47,18 @@ _SETS_LEAD = ("routed", "reassigned", "assigned")
 _SETS_TIER = ("routed", "escalated", "reopened")
 
 
+def facts_for(case, event_type: str, at: datetime, data: dict) -> list[dict]:
+    """The fact rows for an event: ``fact_for``'s, and a second one when an enterprise's refusal
+    at the top of the ladder puts the case under supervision (reopened at tier 5, 督办): it is
+    counted as the reopening it is, and as the supervision it starts."""
+    fact = fact_for(case, event_type, at, data)
+    if fact is None:
+        return []
+    if fact["kind"] == "reopened" and data.get("supervised"):
+        return [fact, {**fact, "kind": "supervised", "satisfied": None, "rating": None}]
+    return [fact]
+
+
 def replay(case, events) -> list[dict]:
     """The facts of a case recomputed from its timeline alone (oldest first): the lead and tier
     as each event left them. What the facts written with each change must equal (tested), and
@@ -64,6 +76,5 @@ def replay(case, events) -> list[dict]:
             state.lead_department = None
         if e.type in _SETS_TIER and e.data.get("tier") is not None:
             state.tier = e.data["tier"]
-        if (fact := fact_for(state, e.type, e.at, e.data)) is not None:
-            out.append(fact)
+        out += facts_for(state, e.type, e.at, e.data)
     return out

@@ -87,6 +87,26 @@ def test_the_definitions_on_crafted_cases(world):
     assert r.previous_period.start == date(2026, 11, 17) and r.previous_period.end == date(2026, 11, 25)
 
 
+def test_a_refusal_at_the_top_counts_as_a_reopening_and_a_supervision(world):
+    """Resolved at tier 5 and not accepted by the enterprise, a case is reopened and put under
+    supervision at once (督办): counted in both columns, and replayed the same from its timeline."""
+    world.clock.set(at(2026, 11, 26, 10))
+    c = world.submit()
+    for n in range(4):
+        world.act(c["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
+    world.act(c["id"], "accept", "land")
+    world.act(c["id"], "resolve", "land", {"resolution": "已办结"})
+    world.act(c["id"], "confirm", "ent", {"satisfied": False, "rating": 1})
+    assert world.case(c["id"])["supervised"] is True
+    city = report(world, start=date(2026, 11, 26), end=date(2026, 12, 2)).city
+    assert (city.counts["reopened"], city.counts["supervised"], city.counts["confirmations"]) == (1, 1, 1)
+    with world.rt.session() as s:
+        events = list(s.scalars(select(CaseEvent).where(CaseEvent.case_id == c["id"]).order_by(CaseEvent.id)))
+        written = sorted(f.kind for f in s.scalars(select(CaseFact).where(CaseFact.case_id == c["id"])))
+        assert sorted(f["kind"] for f in replay(s.get(Case, c["id"]), events)) == written
+    assert written.count("supervised") == 1 and written.count("reopened") == 1
+
+
 def test_a_period_counts_what_happened_within_its_borders(world):
     story(world)
     november, december = report(world, "2026-11").city, report(world, "2026-12").city
