@@ -68,6 +68,17 @@ NEW_INDEXES = ["ix_cases_to_escalate", "ix_cases_to_warn"]
 CLAIMS = ("escalate", "warn", "remind", "close")  # a tick's claims, in the order the sweep sends them
 
 
+def statements_of(rt, work):
+    """``work()``'s result, and the statements it sent to the database with their parameters."""
+    sent: list[tuple[str, dict]] = []
+    grab = lambda conn, cursor, statement, parameters, *_: sent.append((statement, parameters))  # noqa: E731
+    event.listen(rt.engine, "before_cursor_execute", grab)
+    try:
+        return work(), sent
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", grab)
+
+
 def quiet_tick(rt, now: datetime) -> tuple[dict[str, tuple[str, dict]], int]:
     """One sweep tick at a quiet moment, as it went to the database: its claiming statements
     (``SELECT … FROM cases … FOR UPDATE``) with their parameters, by what they claim for, and the
@@ -75,13 +86,7 @@ def quiet_tick(rt, now: datetime) -> tuple[dict[str, tuple[str, dict]], int]:
     what the sweep sends (tests/service/test_sweep_plans.py checks the same)."""
     from service.escalation.sweep import sweep
 
-    sent: list[tuple[str, dict]] = []
-    grab = lambda conn, cursor, statement, parameters, *_: sent.append((statement, parameters))  # noqa: E731
-    event.listen(rt.engine, "before_cursor_execute", grab)
-    try:
-        report = sweep(rt, now)
-    finally:
-        event.remove(rt.engine, "before_cursor_execute", grab)
+    report, sent = statements_of(rt, lambda: sweep(rt, now))
     assert not any(report.counts().values()), f"not a quiet moment: {report.counts()}"
     claims = [(s, p) for s, p in sent if "FOR UPDATE" in s and "FROM cases" in s]
     assert len(claims) == len(CLAIMS), [s for s, _ in claims]

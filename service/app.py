@@ -27,7 +27,7 @@ log = logging.getLogger("closedloop")
 
 
 async def _sweep_forever(rt: Runtime) -> None:
-    from .escalation.sweep import next_moment, sweep
+    from .escalation.sweep import next_wake, sweep
     from .reports.rollups import roll_up
 
     rolled_at = None  # the reports' monthly rollups (PostgreSQL), hourly as the beat does them
@@ -44,22 +44,22 @@ async def _sweep_forever(rt: Runtime) -> None:
             raise
         except Exception:  # noqa: BLE001 - a failed tick is logged; the next one retries
             log.exception("sweep failed")
-        await asyncio.sleep(await _until_next_tick(rt, next_moment, now))
+        await asyncio.sleep(await _until_next_tick(rt, next_wake, now))
 
 
-async def _until_next_tick(rt: Runtime, next_moment, now) -> float:
+async def _until_next_tick(rt: Runtime, next_wake, now) -> float:
     """Seconds until the next tick: the interval, or less if something falls due sooner (a
     deadline escalates as it passes, not up to an interval later). ``now`` is the last tick's
     moment: what fell due while it ran is ahead of it, and is swept at once."""
     interval = rt.settings.sweep_interval
     try:
-        moment = await asyncio.to_thread(next_moment, rt, now)
+        moment = await asyncio.to_thread(next_wake, rt, now)
     except Exception:  # noqa: BLE001 - the database away: the interval, as before
         log.exception("sweep: next moment unknown")
         return interval
     if moment is None:
         return interval
-    return min(interval, max(0.0, (moment - rt.clock()).total_seconds()))
+    return max(0.0, (moment - rt.clock()).total_seconds())
 
 
 # ---------------------------------------------------------------------------- the app

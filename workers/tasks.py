@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from celery.signals import worker_process_init
 
-from service.escalation.sweep import SweepReport, escalate_due, next_moment, sweep
+from service.escalation.sweep import SweepReport, escalate_due, next_wake, sweep
 from service.runtime import Runtime
 
 from service.notifications.channels import Sender
@@ -66,17 +66,17 @@ def sweep_task() -> dict:
 
 
 def wake_at_next(rt: Runtime, now: datetime) -> None:
-    """Send a tick for the next moment that has something to do (sweep.next_moment) when it comes
-    before the beat's next tick, so that a deadline escalates as it passes, not up to an interval
+    """Send a tick for the next moment that has something to do when it comes before the beat's
+    next tick (sweep.next_wake), so that a deadline escalates as it passes, not up to an interval
     later. Every tick until then finds the same moment: a key in Redis lets one of them send it.
     Without Redis there is no broker either, and the beat's ticks go on as before. ``now`` is the
     tick's own moment: what fell due while the tick ran is ahead of it, so a moment already past
     sends a tick at once."""
     global _redis
-    moment = next_moment(rt, now)
-    interval = rt.settings.sweep_interval
-    if moment is None or (moment - now).total_seconds() >= interval:
+    moment = next_wake(rt, now)
+    if moment is None:
         return
+    interval = rt.settings.sweep_interval
     try:
         if _redis is None:
             import redis

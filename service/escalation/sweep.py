@@ -361,6 +361,15 @@ def next_moment(rt: Runtime, now: datetime) -> datetime | None:
     return min((m for m in moments if m is not None), default=None)
 
 
+def next_wake(rt: Runtime, now: datetime) -> datetime | None:
+    """The moment to sweep again before the regular interval is up, if there is one: the next
+    moment (``next_moment``, from the tick's own ``now``) when it comes within the interval."""
+    moment = next_moment(rt, now)
+    if moment is None or (moment - now).total_seconds() >= rt.settings.sweep_interval:
+        return None
+    return moment
+
+
 def preview(rt: Runtime, now: datetime | None = None, limit: int = 1000) -> list[dict]:
     """What the next tick would escalate, without changing anything (``closedloop sweep --dry-run``)."""
     now = now or rt.clock()

@@ -174,6 +174,18 @@ class World:
         assert r.status_code == expect, r.text
         return r.json()
 
+    def to_top(self, case_id: int) -> None:
+        """Escalated by the officer, tier by tier, to tier 5."""
+        for n in range(4):
+            self.act(case_id, "escalate", "officer", {"reason": f"第{n + 2}级"})
+
+    def refused_at_top(self, case_id: int) -> None:
+        """At tier 5, resolved and not accepted by the enterprise: reopened under supervision."""
+        self.to_top(case_id)
+        self.act(case_id, "accept", "land")
+        self.act(case_id, "resolve", "land", {"resolution": "已办结"})
+        self.act(case_id, "confirm", "ent", {"satisfied": False, "rating": 1})
+
     def case(self, case_id: int, who: str = "admin") -> dict:
         r = self.client.get(f"/v1/cases/{case_id}", headers=self.h(who))
         assert r.status_code == 200, r.text

@@ -92,11 +92,7 @@ def test_a_refusal_at_the_top_counts_as_a_reopening_and_a_supervision(world):
     supervision at once (督办): counted in both columns, and replayed the same from its timeline."""
     world.clock.set(at(2026, 11, 26, 10))
     c = world.submit()
-    for n in range(4):
-        world.act(c["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
-    world.act(c["id"], "accept", "land")
-    world.act(c["id"], "resolve", "land", {"resolution": "已办结"})
-    world.act(c["id"], "confirm", "ent", {"satisfied": False, "rating": 1})
+    world.refused_at_top(c["id"])
     assert world.case(c["id"])["supervised"] is True
     city = report(world, start=date(2026, 11, 26), end=date(2026, 12, 2)).city
     assert (city.counts["reopened"], city.counts["supervised"], city.counts["confirmations"]) == (1, 1, 1)

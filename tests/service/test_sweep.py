@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from support import TZ
 
-from service.escalation.sweep import next_moment, preview, sweep
+from service.escalation.sweep import next_moment, next_wake, preview, sweep
 
 
 def at(y, m, d, h=10, mi=0, s=0):
@@ -84,8 +84,7 @@ def test_catch_up_after_an_outage_goes_in_deadline_order_one_tier_per_tick(world
 
 def test_tier_five_overdue_is_supervised_and_reminded_never_dropped(world):
     c = world.submit()
-    for n in range(4):
-        world.act(c["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
+    world.to_top(c["id"])
     case = world.case(c["id"])
     assert case["tier"] == 5
     due = datetime.fromisoformat(case["due_at"])
@@ -171,8 +170,7 @@ def test_the_next_moment_is_when_a_tick_next_has_something_to_do(world):
     assert next_moment(world.rt, warn_at + timedelta(seconds=1)) == due_at  # warned at its tier: the deadline
     # a case supervised at tier 5 is past its deadline for good: its next reminder is what is ahead
     top = world.submit()
-    for n in range(4):
-        world.act(top["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
+    world.to_top(top["id"])
     top_due = row(top["id"]).due_at
     assert top_due > due_at
     sweep(world.rt, top_due + timedelta(seconds=5))  # c escalates too: its new deadline is ahead
@@ -193,7 +191,7 @@ def test_the_embedded_loop_sleeps_until_the_next_moment_or_the_interval(world):
     from service.app import _until_next_tick
 
     interval = world.rt.settings.sweep_interval
-    until = lambda tick: asyncio.run(_until_next_tick(world.rt, next_moment, tick))  # noqa: E731
+    until = lambda tick: asyncio.run(_until_next_tick(world.rt, next_wake, tick))  # noqa: E731
     assert until(world.rt.clock()) == interval  # nothing ahead
     c = world.submit()
     assert until(world.rt.clock()) == interval  # its warning is days ahead
@@ -248,11 +246,7 @@ def test_a_case_reopened_at_the_top_is_reminded_and_a_closed_one_never(world):
     from service.cases.models import Case
 
     c = world.submit()
-    for n in range(4):
-        world.act(c["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
-    world.act(c["id"], "accept", "land")
-    world.act(c["id"], "resolve", "land", {"resolution": "已办结"})
-    world.act(c["id"], "confirm", "ent", {"satisfied": False, "rating": 1})
+    world.refused_at_top(c["id"])
     case = world.case(c["id"])
     assert (case["tier"], case["supervised"], case["status"]) == (5, True, "open")
     due = datetime.fromisoformat(case["due_at"])
@@ -283,8 +277,7 @@ def test_feedback_in_time_moves_the_supervision_reminder_and_reaches_who_supervi
     c = world.submit()
     world.act(c["id"], "reassign", "officer", {"lead_department": "natural-resources",
                                                "co_departments": ["financial-regulation"]})
-    for n in range(4):
-        world.act(c["id"], "escalate", "officer", {"reason": f"第{n + 2}级"})
+    world.to_top(c["id"])
     due = datetime.fromisoformat(world.case(c["id"])["due_at"])
     assert sweep(world.rt, due + timedelta(seconds=5)).supervised
     next_at = next_reminder(world, c["id"])

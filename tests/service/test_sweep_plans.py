@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from bench.escalation import quiet_tick
+from bench.escalation import quiet_tick, statements_of
 from service.escalation.sweep import sweep
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -47,6 +47,27 @@ def _claims(rt) -> tuple[dict[str, tuple[str, dict]], int]:
     return quiet_tick(rt, NOW)
 
 
+def _scans(rt, statement: str, parameters, relations: tuple[str, ...]) -> tuple[list, list[dict]]:
+    """The plan of ``statement`` as it ran (EXPLAIN ANALYZE, scans by index wherever one serves),
+    and its scans of ``relations``."""
+    with rt.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        conn.execute(text("SET enable_bitmapscan = off"))
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar()
+        conn.rollback()
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    scans = []
+
+    def walk(node):
+        if node.get("Relation Name") in relations:
+            scans.append(node)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return plan, scans
+
+
 def test_a_quiet_tick_sends_a_handful_of_statements(settled):
     with settled.engine.connect() as conn:
         supervised = conn.execute(text("SELECT count(*) FROM cases WHERE supervised AND due_at < :now"),
@@ -59,21 +80,7 @@ def test_a_quiet_tick_sends_a_handful_of_statements(settled):
 @pytest.mark.parametrize("claim", CLAIMS)
 def test_each_claim_reads_only_the_cases_it_may_act_on(settled, claim):
     statement, parameters = _claims(settled)[0][claim]
-    with settled.engine.connect() as conn:
-        conn.execute(text("SET enable_seqscan = off"))
-        conn.execute(text("SET enable_bitmapscan = off"))
-        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar()
-        conn.rollback()
-    plan = plan if isinstance(plan, list) else json.loads(plan)
-    scans = []
-
-    def walk(node):
-        if node.get("Relation Name") == "cases":
-            scans.append(node)
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan[0]["Plan"])
+    plan, scans = _scans(settled, statement, parameters, ("cases",))
     assert [s["Index Name"] for s in scans] == [CLAIMS[claim]], (statement, json.dumps(plan, indent=1))
     # quiet: nothing found, and nothing read and thrown away on the way
     assert scans[0]["Actual Rows"] == 0 and scans[0].get("Rows Removed by Filter", 0) == 0, scans[0]
@@ -83,35 +90,13 @@ def test_the_next_moment_reads_one_row_of_each_claims_index(settled):
     """sweep.next_moment, sent after every tick: each of its parts (the four claims of cases, and
     the call-backs falling overdue) reads the first entry ahead in the index its claim reads, and
     throws nothing away."""
-    from sqlalchemy import event
-
     from service.escalation.sweep import next_moment
 
-    sent = []
-    grab = lambda conn, cursor, statement, parameters, *_: sent.append((statement, parameters))  # noqa: E731
-    event.listen(settled.engine, "before_cursor_execute", grab)
-    try:
-        moment = next_moment(settled, NOW)
-    finally:
-        event.remove(settled.engine, "before_cursor_execute", grab)
+    moment, sent = statements_of(settled, lambda: next_moment(settled, NOW))
     assert moment is not None and moment > NOW
     (statement, parameters), = [(s, p) for s, p in sent if "FROM cases" in s]
     assert "FROM callbacks" in statement
-    with settled.engine.connect() as conn:
-        conn.execute(text("SET enable_seqscan = off"))
-        conn.execute(text("SET enable_bitmapscan = off"))
-        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar()
-        conn.rollback()
-    plan = plan if isinstance(plan, list) else json.loads(plan)
-    scans = []
-
-    def walk(node):
-        if node.get("Relation Name") in ("cases", "callbacks"):
-            scans.append(node)
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan[0]["Plan"])
+    plan, scans = _scans(settled, statement, parameters, ("cases", "callbacks"))
     assert sorted(s["Index Name"] for s in scans) == sorted([*CLAIMS.values(), "ix_callbacks_to_remind"]), \
         json.dumps(plan, indent=1)
     for scan in scans:
