@@ -188,6 +188,10 @@ class Scoring(_Strict):
     # words that tell of help given (帮, 协调, 走访): in a letter of thanks, a sentence with one tells
     # what the thanks are for (scoring._letter_of_thanks)
     helped: tuple[str, ...] = ()
+    # words that name an office (商务局, 发改委, 税务部门): with a `declined` word after one in its
+    # sentence (他们说不归他们管), that office turned the enterprise away (scoring._declined)
+    offices: tuple[str, ...] = ()
+    declined: tuple[str, ...] = ()
     reach: int = Field(8, ge=1, le=40, description="characters an ask word reaches within its clause")
     weights: ScoringWeights = ScoringWeights()
     close_call: CloseCall = CloseCall()

@@ -25,6 +25,8 @@ where it stands:
 - **what suffers** (``consequence``): a phrase right before a ``consequences`` word, or inside
   one (子女入学受阻, 银行不放款): the effect of another thing left undone, which is the ask
   (土地证未更名，续贷受阻 asks for the certificate); no ask word near it makes it the ask.
+- **an office that turned the enterprise away** (``offices`` before ``declined`` in a sentence:
+  问了发改委，他们说找别的部门): every mention of it weighs ``settled``; its duty's words still count.
 
 A department's score is its phrases' weights, the strongest counted in full, the next half,
 the third a third…, so ten synonyms of one thing do not outweigh one clear ask. The highest
@@ -58,7 +60,7 @@ _BRACKET = re.compile(r"[(\[【〔)\]】〕]")
 
 # the scoring's word lists, as bits of one table from pattern id (CompiledScoring.kinds)
 _ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS, _CONSEQUENCE = 1, 2, 4, 8, 16, 32, 64, 128
-_STILL_WANTED, _HELPED = 256, 512
+_STILL_WANTED, _HELPED, _OFFICE, _DECLINED = 256, 512, 1024, 2048
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class CompiledScoring:
     consequence: float = 1.0
     still_wanted: frozenset[int] = frozenset()
     helped: frozenset[int] = frozenset()
+    offices: frozenset[int] = frozenset()
+    declined: frozenset[int] = frozenset()
 
     @cached_property
     def kinds(self) -> dict[int, int]:
@@ -89,7 +93,8 @@ class CompiledScoring:
         for words, bit in ((self.asks, _ASK), (self.settled, _SETTLED), (self.settled_after, _AFTER),
                            (self.turns, _TURN), (self.address, _ADDRESS), (self.asks - self.address, _ASK_NOT_ADDRESS),
                            (self.thanks, _THANKS), (self.consequences, _CONSEQUENCE),
-                           (self.still_wanted, _STILL_WANTED), (self.helped, _HELPED)):
+                           (self.still_wanted, _STILL_WANTED), (self.helped, _HELPED),
+                           (self.offices if self.declined else (), _OFFICE), (self.declined, _DECLINED)):
             for pid in words:
                 kinds[pid] = kinds.get(pid, 0) | bit
         return kinds
@@ -217,11 +222,12 @@ def _addressed(s: int, text: str, address: _Words) -> bool:
 
 # why a hit weighs what it does, as bits while scoring and as words in the explanation
 _NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"), (128, "点名"),
-          (1024, "后果"))
-_SHOWN_BITS = 255 | 1024
-_NOTE_NAMES = {n: tuple(name for bit, name in _NOTES if n & bit) for n in range(2048) if n & ~_SHOWN_BITS == 0}
+          (1024, "后果"), (2048, "已推辞"))
+_SHOWN_BITS = 255 | 1024 | 2048
+_NOTE_NAMES = {n: tuple(name for bit, name in _NOTES if n & bit) for n in range(4096) if n & ~_SHOWN_BITS == 0}
 _SHOWN = 3  # departments explained: the winner, the runner-up and one more
 _IS_ASK, _ASKED = 256, 512  # bits not shown as notes: the hit is an ask word; some hit is asked, unsettled
+_WAS_DECLINED = 2048  # the hit names an office that turned the enterprise away
 
 
 def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) -> bool:
@@ -251,6 +257,7 @@ class _Marks(NamedTuple):
     consequences: _Words
     thanks: list[tuple[int, int]]
     letter: list[tuple[int, int]]  # a letter of thanks: the sentences that tell what the thanks are for
+    declined: _Words  # every mention of an office that turned the enterprise away (_declined)
 
 
 def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
@@ -286,12 +293,13 @@ def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
                                        found[_HELPED])
         if asks.spans:
             asks = _thanked_for(f.text, asks, found[_THANKS], address, letter)
+    declined = _declined(f, found[_DECLINED], kinds) if _DECLINED in found and _OFFICE in found else _NONE
     return _Marks(settled, after, _words(found.get(_TURN)), asks, address, _words(found.get(_CONSEQUENCE)),
-                  found.get(_THANKS, []), letter)
+                  found.get(_THANKS, []), letter, declined)
 
 
 _NONE = _Words([])
-_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, [], [])
+_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, [], [], _NONE)
 
 
 def _words(spans: list[tuple[int, int]] | None) -> _Words:
@@ -299,8 +307,24 @@ def _words(spans: list[tuple[int, int]] | None) -> _Words:
 
 
 _BITS = tuple(tuple(b for b in (_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS, _CONSEQUENCE,
-                                 _STILL_WANTED, _HELPED) if n & b) for n in range(1024))
+                                 _STILL_WANTED, _HELPED, _OFFICE, _DECLINED) if n & b) for n in range(4096))
 _SENTENCE_END = re.compile(r"[.;!?\n。]")
+
+
+def _declined(f: Facts, declined: list[tuple[int, int]], kinds: dict[int, int]) -> _Words:
+    """The offices that turned the enterprise away: an office word (商务局) before a ``declined``
+    word (不归他们管, 找别的部门) in one sentence — 去问发改委，他们说审批的事找别的部门. Returns
+    every mention of those offices, the title's too: the enterprise has said that office is not
+    the one, so naming it is no evidence for it. What the office does (its duty's words) still
+    counts: 欠薪找人社局，人社局说不归他们管 still goes to human resources, for 欠薪."""
+    text = f.text
+    offices = [(pid, s, e) for pid, spans in f.hits.items() if kinds.get(pid, 0) & _OFFICE for s, e in spans]
+    turned_away = set()
+    for d_s, _ in declined:
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, d_s)]
+        start = ends[-1] if ends else 0
+        turned_away.update(pid for pid, s, e in offices if start <= s and e <= d_s)
+    return _Words([(s, e) for pid, s, e in offices if pid in turned_away]) if turned_away else _NONE
 
 
 def _letter_of_thanks(f: Facts, thanks: list[tuple[int, int]], asks: _Words, address: _Words | None,
@@ -359,7 +383,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    settled, after, turns, asks, address, consequences, thanks, letter = _marks(f, sc)
+    settled, after, turns, asks, address, consequences, thanks, letter, declined = _marks(f, sc)
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
@@ -380,7 +404,11 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                 w *= sc.title
                 bits = 1
             plain = w  # before the ask's weight: what the hit weighs if its phrase is a consequence
-            if address is not None and address.spans and _addressed(s, text, address):
+            if declined.spans and declined.covers(s, e):
+                w *= sc.settled_weight  # named as the office that said it is not theirs: not at issue
+                plain *= sc.settled_weight
+                bits |= _WAS_DECLINED
+            elif address is not None and address.spans and _addressed(s, text, address):
                 w *= sc.addressed  # the one asked, named: in place of the ask's weight
                 bits |= 128
             elif pid in rule.asks and not (thanks and (_told(s, letter) or _thanked(text, s, thanks, address))):
@@ -393,7 +421,9 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                     bits |= 2 if factor >= half_ask else 4
                 elif any(a_s <= s and e <= a_e or s <= a_s and a_e <= e for a_s, a_e in asks.near(s - _LONGEST_WORD, e)):
                     bits |= _IS_ASK  # the hit is an ask word itself (拨付): asked, weighed as a mention
-            if (settled.spans or after.spans) and _settled(s, e, settled, after, turns, layout, sc):
+            if bits & _WAS_DECLINED:
+                pass
+            elif (settled.spans or after.spans) and _settled(s, e, settled, after, turns, layout, sc):
                 w *= sc.settled_weight
                 plain *= sc.settled_weight
                 bits |= 8
@@ -450,7 +480,7 @@ def _complete(best: float, start: int, end: int, bits: int, suffering: float,
     if start >= 0 and consequences.spans and any(
             end <= c_s <= end + _CONSEQUENCE_GAP or c_s <= start and end <= c_e
             for c_s, c_e in consequences.near(start - _LONGEST_WORD, end + _CONSEQUENCE_GAP)):
-        return suffering, start, end, (bits & (1 | 8 | 16 | 32)) | 1024
+        return suffering, start, end, (bits & (1 | 8 | 16 | 32 | _WAS_DECLINED)) | 1024
     return best, start, end, bits
 
 

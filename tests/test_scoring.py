@@ -318,6 +318,38 @@ def test_a_whole_phrase_before_a_consequence_suffers(tmp_path, vocabulary):
     assert school["evidence"][0]["phrase"] == "子女入学" and "后果" in school["evidence"][0]["notes"], school
 
 
+def test_an_office_that_turned_the_enterprise_away_is_no_evidence_for_itself(tmp_path, vocabulary):
+    body = """
+    scoring:
+      asks: [请问, 找谁, 办]
+      address: [请]
+      weights: {addressed: 3.0}
+      {lists}
+    rules:
+      - {id: ndrc, description: d, weight: 1, when: {keywords: {any: [发改委, 项目备案]}}, then: {lead: development-reform}}
+      - {id: approval, description: d, weight: 1, when: {keywords: {any: [审批, 并联审批]}}, then: {lead: administrative-approval}}
+      - {id: hr, description: d, weight: 1, when: {keywords: {any: [人社局, 欠薪]}}, then: {lead: human-resources}}
+    """
+    lists = "offices: [发改委, 人社局]\n      declined: [找别的部门, 不归]"
+    rs = load_ruleset(rules(tmp_path, body.replace("{lists}", lists)), vocabulary)
+    plain = load_ruleset(rules(tmp_path, body.replace("{lists}", "")), vocabulary)
+    turned_away = CaseInput(title="请问发改委",
+                            description="去问发改委几个审批能不能一起办，他们说这事找别的部门。")
+    # without the lists the office named twice, once in the title, wins
+    assert plain.route(turned_away).lead_department == "development-reform"
+    d = rs.route(turned_away)
+    assert d.lead_department == "administrative-approval", d.explanation
+    ndrc = next(s for s in d.scores if s["department"] == "development-reform")
+    assert all("已推辞" in e["notes"] for e in ndrc["evidence"]), ndrc  # the title's mention too
+    assert "已推辞" in d.explanation
+    # the office's duty still counts: wage arrears are human resources' whoever turned them away
+    assert rs.route(CaseInput(title="欠薪找人社局", description="工人欠薪找人社局，说不归他们管")).lead_department \
+        == "human-resources"
+    # an office named with no refusal after it in its sentence is the one asked, as before
+    asked = CaseInput(title="审批的事", description="请发改委协调。审批的事找别的部门也没用")
+    assert rs.route(asked).lead_department == plain.route(asked).lead_department == "development-reform"
+
+
 def test_a_rules_own_ask_in_a_clause_of_thanks_is_not_asked(tmp_path, vocabulary):
     rs = load_ruleset(rules(tmp_path, """
     scoring:
