@@ -37,6 +37,7 @@ from ..notifications import outbox
 from ..reports import facts
 from ..reports.models import CaseFact
 from ..runtime import Runtime
+from ..similarity import membership
 from . import machine, writes
 from .models import RUNNING_SQL, Case, CaseEvent, IdempotencyRecord, TrackingCounter
 from .schemas import CaseSubmission
@@ -48,6 +49,8 @@ def record(session: Session, case: Case, type_: str, actor: str, now: datetime, 
     """Append an event and owe its notifications (written at commit, same transaction)."""
     event = CaseEvent(case_id=case.id, type=type_, at=now, actor=actor, data=data or {})
     session.add(event)
+    if case.status in machine.FINAL:
+        membership.leave(session, case.id)  # closed or withdrawn: no longer anyone's similar open case
     for fact in facts.facts_for(case, type_, now, event.data):
         session.add(CaseFact(**fact))
     outbox.stage(session, case, event, secretary_series)
@@ -466,6 +469,8 @@ def _confirm(session, rt, case, body, now, p):
 def reopen(session, rt, case, now) -> dict:
     """重办: the enterprise is not satisfied (by its confirmation, or on a call-back) — the case
     reopens one tier up with a new deadline, waiting to be accepted again."""
+    if case.status in machine.FINAL:
+        membership.enter(session, case.id)  # reopened from closed (回访): open again, similar again
     case.status, case.satisfied = machine.OPEN, False
     case.reopen_count += 1
     case.resolved_at = case.confirm_due_at = case.closed_at = None

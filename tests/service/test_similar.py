@@ -1,12 +1,13 @@
 """Many enterprises, one problem (共性问题): the near-duplicate index filled by the sweep, and the
 similar open cases of a case over the API and on the case page. SQLite and PostgreSQL."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from service.cases.service import close_unconfirmed
 from service.escalation.sweep import sweep
-from service.similarity.models import CaseBand, SimilarityQueue
+from service.similarity.models import CaseBand, CaseSignature, SimilarityQueue
 
 POWER = ("经开区食品产业园频繁停电", "我公司在经开区食品产业园，本月园区已停电五次，每次两三个小时，冷库和生产线被迫停机，请供电公司尽快解决。")
 POWER_TOO = ("经开区食品产业园停电频繁", "本企业位于经开区食品产业园，这个月园区已停电五次，每次两三个小时，生产线停机、冷库升温，请供电公司解决。")
@@ -59,9 +60,41 @@ def test_the_same_problem_from_three_firms_is_found_and_a_different_one_is_not(w
     # an enterprise never reads another firm's demand
     similar(world, a["id"], "ent", expect=403)
 
-    # a closed case is no longer anyone's similar open case
+    # a closed case is no longer anyone's similar open case, and it leaves the index
     world.act(c["id"], "withdraw", "临颍丙面业有限公司", {"reason": "已自行解决"})
     assert {i["case_id"] for i in similar(world, a["id"])["items"]} == {b["id"]}
+    assert indexed(world, c["id"]) == (0, 0)
+
+
+def indexed(world, case_id):
+    """(signature rows, band rows) the index holds for the case."""
+    with world.rt.session() as s:
+        return (s.scalar(select(func.count()).select_from(CaseSignature).where(CaseSignature.case_id == case_id)),
+                s.scalar(select(func.count()).select_from(CaseBand).where(CaseBand.case_id == case_id)))
+
+
+def test_a_closed_case_leaves_the_index_and_a_reopened_one_comes_back(world):
+    setup_firms(world)
+    a = world.submit("ent", *POWER)
+    b = world.submit("漯河甲食品有限公司", *POWER_TOO)
+    sweep(world.rt)
+    assert indexed(world, b["id"])[0] == 1 and indexed(world, b["id"])[1] > 0
+    # b is resolved and never confirmed: closed by default, owing a call-back (回访)
+    world.act(b["id"], "accept", "admin")
+    world.act(b["id"], "resolve", "admin", {"resolution": "已抢修"})
+    assert indexed(world, b["id"])[0] == 1  # resolved is still open: the enterprise may refuse the fix
+    with world.rt.session() as s:
+        assert close_unconfirmed(s, world.rt, world.clock() + timedelta(days=10)) == [b["tracking_no"]]
+        s.commit()
+    assert indexed(world, b["id"]) == (0, 0)
+    assert similar(world, a["id"]) == {"items": [], "total": 0}
+    # not satisfied on the call: reopened one tier up, queued, and similar again after a sweep
+    world.act(b["id"], "callback", "officer", {"reached": True, "satisfied": False, "rating": 2})
+    assert world.case(b["id"])["status"] == "open"
+    with world.rt.session() as s:
+        assert s.scalar(select(SimilarityQueue.case_id).where(SimilarityQueue.case_id == b["id"])) == b["id"]
+    assert sweep(world.rt).indexed == 1
+    assert [i["case_id"] for i in similar(world, a["id"])["items"]] == [b["id"]]
 
 
 def test_the_case_page_shows_the_cluster_but_not_to_the_enterprise(world):

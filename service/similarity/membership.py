@@ -1,0 +1,30 @@
+"""Which cases the near-duplicate index holds: the open ones (相似诉求只在未办结的诉求之间).
+
+A case enters through the queue (``similarity_queue``, written with the case, indexed by the sweep)
+and leaves, in the transaction that closes or withdraws it, with its signature and band rows —
+left there, they would only make every later lookup read more, for ever (a city's closed cases
+outnumber its open ones a few times over within a year). A closed case reopened on a call-back
+(回访不满意) is queued to enter again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert
+from sqlalchemy.orm import Session
+
+from .models import CaseBand, CaseSignature, SimilarityQueue
+
+
+def leave(session: Session, case_id: int) -> None:
+    """Take a case out of the index (nothing to do if it is not there)."""
+    keys = session.scalar(delete(CaseSignature).where(CaseSignature.case_id == case_id)
+                          .returning(CaseSignature.keys))
+    if keys:  # the band rows' key leads their primary key: delete them by it, not by a scan of case_id
+        session.execute(delete(CaseBand).where(CaseBand.key.in_(keys), CaseBand.case_id == case_id))
+    session.execute(delete(SimilarityQueue).where(SimilarityQueue.case_id == case_id))
+
+
+def enter(session: Session, case_id: int) -> None:
+    """Queue a case to be indexed again (a reopened one): the sweep signs it from its text."""
+    leave(session, case_id)
+    session.execute(insert(SimilarityQueue).values(case_id=case_id))
