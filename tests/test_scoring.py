@@ -77,6 +77,9 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
                         ("unseen-thirtysixth-set.jsonl", 0.97),
                         # the wrong office named (问商务局, 找财政局): held where the rules stand, 105/110
                         ("unseen-thirtysecond-set.jsonl", 0.95),
+                        # key projects' progress and the one blocker (measured blind at 102/110 at the end of the
+                        # seventh session, not yet worked on): held where it was measured
+                        ("unseen-thirtyseventh-set.jsonl", 0.92),
                         # chains (one thing undone blocks another): held where the rules stand, 104/110
                         ("unseen-twentyfirst-set.jsonl", 0.94)):
         items = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
