@@ -421,9 +421,8 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                     bits |= 2 if factor >= half_ask else 4
                 elif any(a_s <= s and e <= a_e or s <= a_s and a_e <= e for a_s, a_e in asks.near(s - _LONGEST_WORD, e)):
                     bits |= _IS_ASK  # the hit is an ask word itself (拨付): asked, weighed as a mention
-            if bits & _WAS_DECLINED:
-                pass
-            elif (settled.spans or after.spans) and _settled(s, e, settled, after, turns, layout, sc):
+            if (settled.spans or after.spans) and not bits & _WAS_DECLINED and \
+                    _settled(s, e, settled, after, turns, layout, sc):  # a declined office weighs settled once
                 w *= sc.settled_weight
                 plain *= sc.settled_weight
                 bits |= 8
