@@ -192,6 +192,9 @@ class Scoring(_Strict):
     # sentence (他们说不归他们管), that office turned the enterprise away (scoring._declined)
     offices: tuple[str, ...] = ()
     declined: tuple[str, ...] = ()
+    # words that tell the firm's past (那时候, 早些年, 八十年代那会儿): a sentence with one and no
+    # ask word in it is a story, and what it names weighs as an aside (scoring._stories)
+    story: tuple[str, ...] = ()
     reach: int = Field(8, ge=1, le=40, description="characters an ask word reaches within its clause")
     weights: ScoringWeights = ScoringWeights()
     close_call: CloseCall = CloseCall()

@@ -132,7 +132,7 @@ class _Compiler:
         doc = found[0][0] if found else None
         ids: dict[str, frozenset[int]] = {}
         for key in ("asks", "settled", "settled_after", "turns", "address", "thanks", "consequences", "still_wanted",
-                    "helped", "offices", "declined"):
+                    "helped", "offices", "declined", "story"):
             words = []
             for i, word in enumerate(getattr(sc, key)):
                 if not normalize_keyword(word):
@@ -145,7 +145,7 @@ class _Compiler:
         return CompiledScoring(ids["asks"], ids["settled"], sc.reach, w.title, w.ask, w.settled, w.aside,
                                sc.close_call.margin, sc.close_call.then, ids["settled_after"], ids["turns"],
                                ids["address"], w.addressed, ids["thanks"], ids["consequences"], w.consequence,
-                               ids["still_wanted"], ids["helped"], ids["offices"], ids["declined"])
+                               ids["still_wanted"], ids["helped"], ids["offices"], ids["declined"], ids["story"])
 
     def _asks(self, doc: Document, path: tuple, rule: Rule, condition: Condition | None) -> frozenset[int]:
         """An evidence rule's own ask words: each must be one of its keywords (unchecked when the

@@ -25,6 +25,8 @@ where it stands:
 - **what suffers** (``consequence``): a phrase right before a ``consequences`` word, or inside
   one (子女入学受阻, 银行不放款): the effect of another thing left undone, which is the ask
   (土地证未更名，续贷受阻 asks for the certificate); no ask word near it makes it the ask.
+- **a story** (``aside``): a sentence that tells the firm's past (``story``: 那时候, 早些年) and
+  asks nothing — the years a firm tells of name old troubles (生怕停电) that are not its ask.
 - **an office that turned the enterprise away** (``offices`` before ``declined`` in a sentence:
   问了发改委，他们说找别的部门): every mention of it weighs ``settled``; its duty's words still count.
 
@@ -60,7 +62,7 @@ _BRACKET = re.compile(r"[(\[【〔)\]】〕]")
 
 # the scoring's word lists, as bits of one table from pattern id (CompiledScoring.kinds)
 _ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS, _CONSEQUENCE = 1, 2, 4, 8, 16, 32, 64, 128
-_STILL_WANTED, _HELPED, _OFFICE, _DECLINED = 256, 512, 1024, 2048
+_STILL_WANTED, _HELPED, _OFFICE, _DECLINED, _STORY = 256, 512, 1024, 2048, 4096
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class CompiledScoring:
     helped: frozenset[int] = frozenset()
     offices: frozenset[int] = frozenset()
     declined: frozenset[int] = frozenset()
+    story: frozenset[int] = frozenset()
 
     @cached_property
     def kinds(self) -> dict[int, int]:
@@ -94,7 +97,8 @@ class CompiledScoring:
                            (self.turns, _TURN), (self.address, _ADDRESS), (self.asks - self.address, _ASK_NOT_ADDRESS),
                            (self.thanks, _THANKS), (self.consequences, _CONSEQUENCE),
                            (self.still_wanted, _STILL_WANTED), (self.helped, _HELPED),
-                           (self.offices if self.declined else (), _OFFICE), (self.declined, _DECLINED)):
+                           (self.offices if self.declined else (), _OFFICE), (self.declined, _DECLINED),
+                           (self.story, _STORY)):
             for pid in words:
                 kinds[pid] = kinds.get(pid, 0) | bit
         return kinds
@@ -222,12 +226,13 @@ def _addressed(s: int, text: str, address: _Words) -> bool:
 
 # why a hit weighs what it does, as bits while scoring and as words in the explanation
 _NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"), (128, "点名"),
-          (1024, "后果"), (2048, "已推辞"))
-_SHOWN_BITS = 255 | 1024 | 2048
-_NOTE_NAMES = {n: tuple(name for bit, name in _NOTES if n & bit) for n in range(4096) if n & ~_SHOWN_BITS == 0}
+          (1024, "后果"), (2048, "已推辞"), (4096, "往事"))
+_SHOWN_BITS = 255 | 1024 | 2048 | 4096
+_NOTE_NAMES = {n: tuple(name for bit, name in _NOTES if n & bit) for n in range(8192) if n & ~_SHOWN_BITS == 0}
 _SHOWN = 3  # departments explained: the winner, the runner-up and one more
 _IS_ASK, _ASKED = 256, 512  # bits not shown as notes: the hit is an ask word; some hit is asked, unsettled
 _WAS_DECLINED = 2048  # the hit names an office that turned the enterprise away
+_IN_STORY = 4096  # the hit stands in a sentence that tells the firm's past (_stories)
 
 
 def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) -> bool:
@@ -258,6 +263,7 @@ class _Marks(NamedTuple):
     thanks: list[tuple[int, int]]
     letter: list[tuple[int, int]]  # a letter of thanks: the sentences that tell what the thanks are for
     declined: _Words  # every mention of an office that turned the enterprise away (_declined)
+    stories: list[tuple[int, int]]  # the sentences that tell the firm's past and ask nothing (_stories)
 
 
 def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
@@ -294,12 +300,13 @@ def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
         if asks.spans:
             asks = _thanked_for(f.text, asks, found[_THANKS], address, letter)
     declined = _declined(f, found[_DECLINED], kinds) if _DECLINED in found and _OFFICE in found else _NONE
+    stories = _stories(f.text, found[_STORY], asks) if _STORY in found else []
     return _Marks(settled, after, _words(found.get(_TURN)), asks, address, _words(found.get(_CONSEQUENCE)),
-                  found.get(_THANKS, []), letter, declined)
+                  found.get(_THANKS, []), letter, declined, stories)
 
 
 _NONE = _Words([])
-_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, [], [], _NONE)
+_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, [], [], _NONE, [])
 
 
 def _words(spans: list[tuple[int, int]] | None) -> _Words:
@@ -307,7 +314,7 @@ def _words(spans: list[tuple[int, int]] | None) -> _Words:
 
 
 _BITS = tuple(tuple(b for b in (_ASK, _SETTLED, _AFTER, _TURN, _ADDRESS, _ASK_NOT_ADDRESS, _THANKS, _CONSEQUENCE,
-                                 _STILL_WANTED, _HELPED, _OFFICE, _DECLINED) if n & b) for n in range(4096))
+                                 _STILL_WANTED, _HELPED, _OFFICE, _DECLINED, _STORY) if n & b) for n in range(8192))
 _SENTENCE_END = re.compile(r"[.;!?\n。]")
 
 
@@ -325,6 +332,22 @@ def _declined(f: Facts, declined: list[tuple[int, int]], kinds: dict[int, int]) 
         start = ends[-1] if ends else 0
         turned_away.update(pid for pid, s, e in offices if start <= s and e <= d_s)
     return _Words([(s, e) for pid, s, e in offices if pid in turned_away]) if turned_away else _NONE
+
+
+def _stories(text: str, story: list[tuple[int, int]], asks: _Words) -> list[tuple[int, int]]:
+    """The sentences that tell the firm's past (最早那几年库里就两台压缩机，夜里我自己守着，生怕停电把
+    客户的货化了。): a ``story`` word in them and no ask word. Enterprises that dictate their letters
+    tell their years first; the troubles of those years are not what they ask now. A sentence
+    that asks (那时候申请的补贴至今未到账) is no story."""
+    told = []
+    for s, _ in story:
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, s)]
+        start = ends[-1] if ends else 0
+        end = _SENTENCE_END.search(text, s)
+        stop = end.end() if end else len(text)
+        if (start, stop) not in told and not asks.near(start, stop - 1):
+            told.append((start, stop))
+    return told
 
 
 def _letter_of_thanks(f: Facts, thanks: list[tuple[int, int]], asks: _Words, address: _Words | None,
@@ -383,7 +406,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    settled, after, turns, asks, address, consequences, thanks, letter, declined = _marks(f, sc)
+    settled, after, turns, asks, address, consequences, thanks, letter, declined, stories = _marks(f, sc)
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
@@ -436,6 +459,10 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                 w *= sc.aside
                 plain *= sc.aside
                 bits |= 32
+            elif stories and _told(s, stories):
+                w *= sc.aside
+                plain *= sc.aside
+                bits |= _IN_STORY
             found.append((s, e, w, bits, plain * sc.consequence))
 
     ranked = []
@@ -479,7 +506,7 @@ def _complete(best: float, start: int, end: int, bits: int, suffering: float,
     if start >= 0 and consequences.spans and any(
             end <= c_s <= end + _CONSEQUENCE_GAP or c_s <= start and end <= c_e
             for c_s, c_e in consequences.near(start - _LONGEST_WORD, end + _CONSEQUENCE_GAP)):
-        return suffering, start, end, (bits & (1 | 8 | 16 | 32 | _WAS_DECLINED)) | 1024
+        return suffering, start, end, (bits & (1 | 8 | 16 | 32 | _WAS_DECLINED | _IN_STORY)) | 1024
     return best, start, end, bits
 
 

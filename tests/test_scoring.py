@@ -77,11 +77,10 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
                         ("unseen-thirtysixth-set.jsonl", 0.97),
                         # the wrong office named (问商务局, 找财政局): held where the rules stand, 105/110
                         ("unseen-thirtysecond-set.jsonl", 0.95),
-                        # key projects' progress and the one blocker (measured blind at 102/110 at the end of the
-                        # seventh session, not yet worked on): held where it was measured
-                        ("unseen-thirtyseventh-set.jsonl", 0.92),
-                        # long dictated stories, the ask buried (measured blind at 102/110 at the session's end)
-                        ("unseen-thirtyeighth-set.jsonl", 0.92),
+                        # key projects' progress and the one blocker (measured blind at 102/110)
+                        ("unseen-thirtyseventh-set.jsonl", 0.97),
+                        # long dictated stories, the ask buried (measured blind at 102/110)
+                        ("unseen-thirtyeighth-set.jsonl", 0.97),
                         # chains (one thing undone blocks another): held where the rules stand, 104/110
                         ("unseen-twentyfirst-set.jsonl", 0.94)):
         items = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -354,6 +353,29 @@ def test_an_office_that_turned_the_enterprise_away_is_no_evidence_for_itself(tmp
     # an office named with no refusal after it in its sentence is the one asked, as before
     asked = CaseInput(title="审批的事", description="请发改委协调。审批的事找别的部门也没用")
     assert rs.route(asked).lead_department == plain.route(asked).lead_department == "development-reform"
+
+
+def test_a_sentence_that_tells_the_firms_past_is_an_aside(tmp_path, vocabulary):
+    body = """
+    scoring:
+      asks: [请, 还没]
+      {story}
+    rules:
+      - {id: power, description: d, weight: 1, when: {keywords: {any: [停电]}}, then: {lead: power-supply}}
+      - {id: urban, description: d, weight: 1, when: {keywords: {any: [管网]}}, then: {lead: urban-management}}
+    """
+    rs = load_ruleset(rules(tmp_path, body.replace("{story}", "story: [那几年, 那时候]")), vocabulary)
+    plain = load_ruleset(rules(tmp_path, body.replace("{story}", "")), vocabulary)
+    told = CaseInput(title="门口的路", description="最早那几年夜里我自己守着，生怕停电。门口改造管网挖开半年了，路面还没恢复。")
+    # without the list the old outage ties with the pipes and, first in the rules, leads
+    assert plain.route(told).lead_department == "power-supply"
+    d = rs.route(told)
+    assert d.lead_department == "urban-management", d.explanation
+    power = next(s for s in d.scores if s["department"] == "power-supply")
+    assert all("往事" in e["notes"] for e in power["evidence"]), power
+    # a sentence of the past that asks is no story: 那时候 and 还没 in one sentence
+    asked = CaseInput(title="停电", description="那时候申请的停电补偿还没给。")
+    assert "往事" not in rs.route(asked).explanation
 
 
 def test_a_rules_own_ask_in_a_clause_of_thanks_is_not_asked(tmp_path, vocabulary):
