@@ -1,6 +1,9 @@
 """Working-day arithmetic against the official 2026 schedule (State Council, 2025-11-04)."""
 
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from zoneinfo import ZoneInfo
@@ -153,3 +156,15 @@ def test_office_hours_are_configurable_and_checked():
 def test_working_hours_into_an_unpublished_year_are_provisional():
     due, provisional = cal.after(at(2026, 12, 31, 17), HOURS4)
     assert provisional is True and due == at(2027, 1, 4, 12)  # Jan 1 statutory; the weekend
+
+
+def test_the_calendar_loads_chinas_holidays_not_every_countrys():
+    # holidays.countries' __init__ imports all 250 countries (11 MB in every process); the calendar
+    # imports China's module alone, and the package's lazy loaders still reach any other country
+    code = ("import sys, datetime, service.escalation.calendar as c, holidays;"
+            "loaded = [m for m in sys.modules if m.startswith('holidays.countries.')];"
+            "assert loaded == ['holidays.countries.china'], loaded;"
+            "assert not c.WorkCalendar().is_working_day(datetime.date(2026, 10, 1));"
+            "assert c.WorkCalendar().is_working_day(datetime.date(2026, 2, 14));"
+            "assert holidays.Germany(years=2026).get('2026-12-25')")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)

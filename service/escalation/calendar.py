@@ -23,11 +23,31 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import holidays
+import importlib
+import importlib.util
+import sys
+
 import yaml
-from holidays.countries.china import ChinaStaticHolidays
 
 from routing_rules.language import OFFICE_UNITS, Duration
+
+
+def _china():
+    """``holidays.countries.china`` without running ``holidays.countries``' ``__init__``, which
+    imports all 250 countries' calendars (11 MB in every API and worker process) to give us one.
+    The package is registered unexecuted, with its path, so its modules import one by one as a
+    namespace package's would; ``holidays.China()`` and the package's own lazy loaders
+    (``holidays.Germany()``) still work. Only ``from holidays.countries import Germany`` would not,
+    and nothing here does that."""
+    name = "holidays.countries"
+    if name not in sys.modules:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.submodule_search_locations is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)  # not executed: its __path__ only
+    return importlib.import_module("holidays.countries.china")
+
+
+_cn = _china()
 
 DAY = 86400.0
 
@@ -102,8 +122,8 @@ class WorkCalendar:
         self.workday_end = time.fromisoformat(workday_end) if isinstance(workday_end, str) else workday_end
         self.office_hours = parse_office_hours(office_hours) if isinstance(office_hours, str) else office_hours
         self.extra = dict(extra_years or {})
-        self.official_through = max(ChinaStaticHolidays.special_public_holidays)
-        self._cn = holidays.China()  # expands to each year as it is asked about
+        self.official_through = max(_cn.ChinaStaticHolidays.special_public_holidays)
+        self._cn = _cn.China()  # expands to each year as it is asked about
         self._cache: dict[date, bool] = {}
 
     # ------------------------------------------------------------------ days
