@@ -29,6 +29,9 @@ where it stands:
   asks nothing — the years a firm tells of name old troubles (生怕停电) that are not its ask.
 - **an office that turned the enterprise away** (``offices`` before ``declined`` in a sentence:
   问了发改委，他们说找别的部门): every mention of it weighs ``settled``; its duty's words still count.
+- **named only** (``offices``): a department whose every hit is an office's name, none of its
+  duty's words: its names weigh as mentions, without the ask's or the address's weight
+  (出口退税很慢，请财政局催一下: the tax bureau's duty, the fiscal bureau only named).
 
 A department's score is its phrases' weights, the strongest counted in full, the next half,
 the third a third…, so ten synonyms of one thing do not outweigh one clear ask. The highest
@@ -97,7 +100,7 @@ class CompiledScoring:
                            (self.turns, _TURN), (self.address, _ADDRESS), (self.asks - self.address, _ASK_NOT_ADDRESS),
                            (self.thanks, _THANKS), (self.consequences, _CONSEQUENCE),
                            (self.still_wanted, _STILL_WANTED), (self.helped, _HELPED),
-                           (self.offices if self.declined else (), _OFFICE), (self.declined, _DECLINED),
+                           (self.offices, _OFFICE), (self.declined, _DECLINED),
                            (self.story, _STORY)):
             for pid in words:
                 kinds[pid] = kinds.get(pid, 0) | bit
@@ -226,13 +229,14 @@ def _addressed(s: int, text: str, address: _Words) -> bool:
 
 # why a hit weighs what it does, as bits while scoring and as words in the explanation
 _NOTES = ((1, "标题"), (2, "诉求"), (4, "近诉求"), (8, "已办或无关"), (16, "括号内"), (32, "列举"), (64, "条件"), (128, "点名"),
-          (1024, "后果"), (2048, "已推辞"), (4096, "往事"))
-_SHOWN_BITS = 255 | 1024 | 2048 | 4096
-_NOTE_NAMES = {n: tuple(name for bit, name in _NOTES if n & bit) for n in range(8192) if n & ~_SHOWN_BITS == 0}
+          (1024, "后果"), (2048, "已推辞"), (4096, "往事"), (8192, "只点名"))
+_SHOWN_BITS = 255 | 1024 | 2048 | 4096 | 8192
+_NOTE_NAMES = {n: tuple(name for bit, name in _NOTES if n & bit) for n in range(16384) if n & ~_SHOWN_BITS == 0}
 _SHOWN = 3  # departments explained: the winner, the runner-up and one more
 _IS_ASK, _ASKED = 256, 512  # bits not shown as notes: the hit is an ask word; some hit is asked, unsettled
 _WAS_DECLINED = 2048  # the hit names an office that turned the enterprise away
 _IN_STORY = 4096  # the hit stands in a sentence that tells the firm's past (_stories)
+_NAMED_ONLY = 8192  # the department is named (财政局) but none of its duty's words occur (_named_only)
 
 
 def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) -> bool:
@@ -264,6 +268,7 @@ class _Marks(NamedTuple):
     letter: list[tuple[int, int]]  # a letter of thanks: the sentences that tell what the thanks are for
     declined: _Words  # every mention of an office that turned the enterprise away (_declined)
     stories: list[tuple[int, int]]  # the sentences that tell the firm's past and ask nothing (_stories)
+    names: _Words  # every mention of an office by its name (商务局, 财政局): a department named, not its duty
 
 
 def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
@@ -302,11 +307,11 @@ def _marks(f: Facts, sc: CompiledScoring) -> _Marks:
     declined = _declined(f, found[_DECLINED], kinds) if _DECLINED in found and _OFFICE in found else _NONE
     stories = _stories(f.text, found[_STORY], asks) if _STORY in found else []
     return _Marks(settled, after, _words(found.get(_TURN)), asks, address, _words(found.get(_CONSEQUENCE)),
-                  found.get(_THANKS, []), letter, declined, stories)
+                  found.get(_THANKS, []), letter, declined, stories, _words(found.get(_OFFICE)))
 
 
 _NONE = _Words([])
-_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, [], [], _NONE, [])
+_NO_MARKS = _Marks(_NONE, _NONE, _NONE, _NONE, _NONE, _NONE, [], [], _NONE, [], _NONE)
 
 
 def _words(spans: list[tuple[int, int]] | None) -> _Words:
@@ -406,7 +411,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     """Score every department that a matched evidence rule supports; the best three, best first
     (ties: rule order)."""
     title_len, text = f.title_len, f.text
-    settled, after, turns, asks, address, consequences, thanks, letter, declined, stories = _marks(f, sc)
+    settled, after, turns, asks, address, consequences, thanks, letter, declined, stories, names = _marks(f, sc)
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
     # per department: (start, end, weight, note bits), and its rules in order
@@ -468,6 +473,8 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     ranked = []
     order = {d: i for i, d in enumerate(rules)}
     for dept, found in hits.items():
+        if names.spans and all(s >= 0 and names.covers(s, e) for s, e, *_ in found):
+            found = _named_only(found, sc)
         phrases: list[tuple[float, int, int, int]] = []  # (weight, start, end, bits) of each phrase
         found.sort()
         start, end, best, bits, suffering = found[0]
@@ -491,6 +498,13 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             for neg, _, dept, phrases in ranked[:_SHOWN]]
 
 
+def _named_only(found: list, sc: CompiledScoring) -> list:
+    """A department the text names (请财政局帮忙, 问了科技局) but whose duty none of its words name:
+    the enterprise asks the office it thinks is the one, and the duty named elsewhere (出口退税,
+    数字化转型补贴) says which it is. Its names weigh as mentions: no ask's or address's weight."""
+    return [(s, e, c / sc.consequence, (bits & ~(2 | 4 | 128)) | _NAMED_ONLY, c) for s, e, w, bits, c in found]
+
+
 _ITEM_TAIL = 4  # 营业执照复印件、…: an item may go on a few characters past its keyword
 
 
@@ -506,7 +520,7 @@ def _complete(best: float, start: int, end: int, bits: int, suffering: float,
     if start >= 0 and consequences.spans and any(
             end <= c_s <= end + _CONSEQUENCE_GAP or c_s <= start and end <= c_e
             for c_s, c_e in consequences.near(start - _LONGEST_WORD, end + _CONSEQUENCE_GAP)):
-        return suffering, start, end, (bits & (1 | 8 | 16 | 32 | _WAS_DECLINED | _IN_STORY)) | 1024
+        return suffering, start, end, (bits & (1 | 8 | 16 | 32 | _WAS_DECLINED | _IN_STORY | _NAMED_ONLY)) | 1024
     return best, start, end, bits
 
 
