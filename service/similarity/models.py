@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey
+from sqlalchemy import BigInteger, Float, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, JSONType, UTCDateTime
@@ -31,3 +31,14 @@ class CaseBand(Base):
     __tablename__ = "case_bands"
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, autoincrement=False)
+
+
+class CaseLink(Base):
+    """Two open cases of different enterprises that report the same problem (同一问题), found once,
+    when the later of them was indexed: one row each way, so that a case's similar cases are the
+    rows under its id — read, not recomputed, at every lookup."""
+
+    __tablename__ = "case_links"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, autoincrement=False)
+    other_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, autoincrement=False)
+    similarity: Mapped[float] = mapped_column(Float)

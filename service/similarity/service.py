@@ -5,6 +5,13 @@ queues the new case (``similarity_queue``, one small row in the case's own trans
 sweep indexes the queue (:func:`index_queued`), so a new case's similar cases appear within one
 sweep interval. The index is rows, not memory: every API process and every machine reads the same
 one, and a worker that dies mid-batch rolls the batch back into the queue.
+
+Indexing also finds the new cases' similar open cases — the candidates that share a band key,
+verified by their exact similarity — and writes them as links (``case_links``, :func:`link`). A
+lookup then reads a case's links (:func:`similar_open`): one indexed query, however many open
+cases share its bands. Verifying is the costly part (a template many firms submit puts hundreds
+of cases in one band), and it is done once per case, in the background, not at every reading of
+a case page or an agenda.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..auth.principal import Principal, visible_cases
@@ -22,18 +29,24 @@ from ..cases.models import Case
 from ..enterprises.models import Enterprise
 from ..runtime import Runtime
 from . import THRESHOLD, band_keys, jaccard, shingles, signature, text_of_search
-from .models import CaseBand, CaseSignature, SimilarityQueue
+from .models import CaseBand, CaseLink, CaseSignature, SimilarityQueue
 
 
 def index_queued(rt: Runtime, now: datetime, batch: int = 500) -> int:
     """Index one committed batch of queued cases; returns how many were taken off the queue."""
     with rt.session() as session:
         claim = select(SimilarityQueue.case_id).order_by(SimilarityQueue.case_id).limit(batch)
-        if rt.engine.dialect.name == "postgresql":
+        postgres = rt.engine.dialect.name == "postgresql"
+        if postgres:
             claim = claim.with_for_update(skip_locked=True)  # two workers index different cases
         ids = list(session.scalars(claim))
         if not ids:
             return 0
+        if postgres:
+            # and one after the other: two batches linked side by side would not see each other's
+            # bands, and the pairs between them would never be found (read committed: each
+            # statement after the wait sees what the batch before committed)
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext('closedloop.similarity'))"))
         rows = session.execute(select(Case.id, Case.search_text, Case.status).where(Case.id.in_(ids))).all()
         signatures, bands = [], []
         for case_id, search_text, status in rows:
@@ -46,9 +59,45 @@ def index_queued(rt: Runtime, now: datetime, batch: int = 500) -> int:
             session.execute(insert(CaseSignature), signatures)
         if bands:
             session.execute(insert(CaseBand), bands)
+            link(session, [s["case_id"] for s in signatures])
         session.execute(delete(SimilarityQueue).where(SimilarityQueue.case_id.in_(ids)))
         session.commit()
         return len(ids)
+
+
+_READ = 5000  # ids per statement when reading the candidates' texts
+
+
+def link(session: Session, case_ids: list[int]) -> int:
+    """Link the cases just indexed (their bands written in this transaction) with every indexed
+    case of another enterprise that reports the same problem: the candidates sharing a band key,
+    kept when their exact similarity reaches the threshold. One row each way; returns the pairs.
+
+    A case closed while a batch is indexed may keep a link to a case of the batch; every lookup
+    reads open cases only, and the row goes when the other case leaves the index."""
+    mine = select(CaseBand.key, CaseBand.case_id).where(CaseBand.case_id.in_(case_ids)).subquery()
+    pairs = {(min(a, b), max(a, b)) for a, b in session.execute(
+        select(mine.c.case_id, CaseBand.case_id).distinct()
+        .join(CaseBand, and_(CaseBand.key == mine.c.key, CaseBand.case_id != mine.c.case_id)))}
+    if not pairs:
+        return 0
+    ids = sorted({i for p in pairs for i in p})
+    firm, grams = {}, {}
+    for at in range(0, len(ids), _READ):
+        for r in session.execute(select(Case.id, Case.enterprise_id, Case.search_text)
+                                 .where(Case.id.in_(ids[at:at + _READ]))):
+            firm[r.id] = r.enterprise_id
+            grams[r.id] = shingles(text_of_search(r.search_text))
+    rows = []
+    for a, b in pairs:
+        if firm[a] != firm[b]:  # the same firm twice is a duplicate (重复件), not a common problem
+            score = jaccard(grams[a], grams[b])
+            if score >= THRESHOLD:
+                rows += [{"case_id": a, "other_id": b, "similarity": round(score, 3)},
+                         {"case_id": b, "other_id": a, "similarity": round(score, 3)}]
+    if rows:
+        session.execute(insert(CaseLink), rows)
+    return len(rows) // 2
 
 
 class Similar(BaseModel):
@@ -68,47 +117,26 @@ def similar_open(session: Session, case: Case, p: Principal | None = None, limit
     """The open cases of *other* enterprises that report the same problem as ``case``, most
     alike first: (those ``p`` may see, how many there are in all). ``p`` None: all of them
     (an agenda, which a meeting reads whole)."""
-    keys = session.scalar(select(CaseSignature.keys).where(CaseSignature.case_id == case.id))
-    if not keys:
-        return [], 0
-    candidates = (select(CaseBand.case_id).where(CaseBand.key.in_(keys), CaseBand.case_id != case.id)
-                  .distinct().scalar_subquery())
-    where = [Case.id.in_(candidates), Case.status.in_(machine.ACTIVE), Case.enterprise_id != case.enterprise_id]
     rows = session.execute(
-        select(Case.id, Case.tracking_no, Case.title, Case.search_text, Case.district, Case.lead_department,
-               Case.status, Enterprise.name, visible_cases(p, session.get_bind().dialect.name) if p else True)
-        .join(Enterprise, Enterprise.id == Case.enterprise_id).where(and_(*where))).all()
-    mine = shingles(text_of_search(case.search_text))
-    found = []
-    for r in rows:
-        score = jaccard(mine, shingles(text_of_search(r.search_text)))
-        if score >= THRESHOLD:
-            found.append((Similar(case_id=r.id, tracking_no=r.tracking_no, title=r.title, enterprise=r.name,
-                                  district=r.district, lead_department=r.lead_department, status=r.status,
-                                  similarity=round(score, 3)), bool(r[-1])))
+        select(Case.id, Case.tracking_no, Case.title, Case.district, Case.lead_department, Case.status,
+               Enterprise.name, CaseLink.similarity,
+               visible_cases(p, session.get_bind().dialect.name) if p else True)
+        .join(Case, Case.id == CaseLink.other_id).join(Enterprise, Enterprise.id == Case.enterprise_id)
+        .where(CaseLink.case_id == case.id, Case.status.in_(machine.ACTIVE))).all()
+    found = [(Similar(case_id=r.id, tracking_no=r.tracking_no, title=r.title, enterprise=r.name, district=r.district,
+                      lead_department=r.lead_department, status=r.status, similarity=r.similarity), bool(r[-1]))
+             for r in rows]
     found.sort(key=lambda f: (-f[0].similarity, f[0].case_id))
     return [s for s, seen in found if seen][:limit], len(found)
 
 
 def links_among(session: Session, case_ids: list[int]) -> dict[int, set[int]]:
-    """Which of these cases report the same problem as which, from different enterprises: the
-    pairs that share a band key, verified with the exact similarity — one query for all of them
-    (an agenda asks this once, not once per item)."""
+    """Which of these cases report the same problem as which, from different enterprises: their
+    links among themselves — one query for all of them (an agenda asks this once, not per item)."""
     if len(case_ids) < 2:
         return {}
-    mine = select(CaseBand.key, CaseBand.case_id).where(CaseBand.case_id.in_(case_ids)).subquery()
-    other = mine.alias()
-    pairs = set(session.execute(select(mine.c.case_id, other.c.case_id).join(other, and_(
-        other.c.key == mine.c.key, other.c.case_id > mine.c.case_id))).all())
-    if not pairs:
-        return {}
-    ids = {i for p in pairs for i in p}
-    rows = {r.id: r for r in session.execute(
-        select(Case.id, Case.enterprise_id, Case.search_text).where(Case.id.in_(ids)))}
-    grams = {i: shingles(text_of_search(rows[i].search_text)) for i in ids}
     out: dict[int, set[int]] = {}
-    for a, b in pairs:
-        if rows[a].enterprise_id != rows[b].enterprise_id and jaccard(grams[a], grams[b]) >= THRESHOLD:
-            out.setdefault(a, set()).add(b)
-            out.setdefault(b, set()).add(a)
+    for a, b in session.execute(select(CaseLink.case_id, CaseLink.other_id)
+                                .where(CaseLink.case_id.in_(case_ids), CaseLink.other_id.in_(case_ids))):
+        out.setdefault(a, set()).add(b)
     return out

@@ -1,13 +1,17 @@
 """Many enterprises, one problem (共性问题): the near-duplicate index filled by the sweep, and the
 similar open cases of a case over the API and on the case page. SQLite and PostgreSQL."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from service.cases.service import close_unconfirmed
 from service.escalation.sweep import sweep
-from service.similarity.models import CaseBand, CaseSignature, SimilarityQueue
+from service.similarity.models import CaseBand, CaseLink, CaseSignature, SimilarityQueue
+from service.similarity.service import index_queued
 
 POWER = ("经开区食品产业园频繁停电", "我公司在经开区食品产业园，本月园区已停电五次，每次两三个小时，冷库和生产线被迫停机，请供电公司尽快解决。")
 POWER_TOO = ("经开区食品产业园停电频繁", "本企业位于经开区食品产业园，这个月园区已停电五次，每次两三个小时，生产线停机、冷库升温，请供电公司解决。")
@@ -63,14 +67,16 @@ def test_the_same_problem_from_three_firms_is_found_and_a_different_one_is_not(w
     # a closed case is no longer anyone's similar open case, and it leaves the index
     world.act(c["id"], "withdraw", "临颍丙面业有限公司", {"reason": "已自行解决"})
     assert {i["case_id"] for i in similar(world, a["id"])["items"]} == {b["id"]}
-    assert indexed(world, c["id"]) == (0, 0)
+    assert indexed(world, c["id"]) == (0, 0, 0)
 
 
 def indexed(world, case_id):
-    """(signature rows, band rows) the index holds for the case."""
+    """(signature rows, band rows) the index holds for the case, and its link rows either way."""
     with world.rt.session() as s:
         return (s.scalar(select(func.count()).select_from(CaseSignature).where(CaseSignature.case_id == case_id)),
-                s.scalar(select(func.count()).select_from(CaseBand).where(CaseBand.case_id == case_id)))
+                s.scalar(select(func.count()).select_from(CaseBand).where(CaseBand.case_id == case_id)),
+                s.scalar(select(func.count()).select_from(CaseLink).where(
+                    (CaseLink.case_id == case_id) | (CaseLink.other_id == case_id))))
 
 
 def test_a_closed_case_leaves_the_index_and_a_reopened_one_comes_back(world):
@@ -79,6 +85,7 @@ def test_a_closed_case_leaves_the_index_and_a_reopened_one_comes_back(world):
     b = world.submit("漯河甲食品有限公司", *POWER_TOO)
     sweep(world.rt)
     assert indexed(world, b["id"])[0] == 1 and indexed(world, b["id"])[1] > 0
+    assert indexed(world, b["id"])[2] == 2  # linked with a, one row each way
     # b is resolved and never confirmed: closed by default, owing a call-back (回访)
     world.act(b["id"], "accept", "admin")
     world.act(b["id"], "resolve", "admin", {"resolution": "已抢修"})
@@ -86,7 +93,7 @@ def test_a_closed_case_leaves_the_index_and_a_reopened_one_comes_back(world):
     with world.rt.session() as s:
         assert close_unconfirmed(s, world.rt, world.clock() + timedelta(days=10)) == [b["tracking_no"]]
         s.commit()
-    assert indexed(world, b["id"]) == (0, 0)
+    assert indexed(world, b["id"]) == (0, 0, 0)
     assert similar(world, a["id"]) == {"items": [], "total": 0}
     # not satisfied on the call: reopened one tier up, queued, and similar again after a sweep
     world.act(b["id"], "callback", "officer", {"reached": True, "satisfied": False, "rating": 2})
@@ -160,3 +167,58 @@ def test_the_agenda_makes_one_item_of_a_common_problem_with_every_enterprise(wor
     page = world.client.get(f"/app/meetings/{sitting}").text
     assert page.count("共性问题（3 家企业）") == 1
     assert all(f'name="decision-{c["id"]}"' in page for c in placed)
+
+
+def test_the_cases_indexed_before_links_are_indexed_again_with_them(world):
+    """Migration 0022: the index of before had no links; its cases are queued again, and the
+    sweep's next tick indexes them anew, links and all."""
+    from alembic import command
+
+    from service.migrate import alembic_config
+
+    setup_firms(world)
+    a = world.submit("ent", *POWER)
+    b = world.submit("漯河甲食品有限公司", *POWER_TOO)
+    sweep(world.rt)
+
+    def migrate(to):
+        cfg = alembic_config(world.rt.settings.database_url)
+        with world.rt.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            (command.downgrade if to == "0021" else command.upgrade)(cfg, to)
+
+    migrate("0021")  # the index as it was: signatures and bands, no links
+    migrate("head")
+    assert indexed(world, a["id"]) == indexed(world, b["id"]) == (0, 0, 0)
+    with world.rt.session() as s:
+        assert set(s.scalars(select(SimilarityQueue.case_id))) == {a["id"], b["id"]}
+    assert sweep(world.rt).indexed == 2
+    assert [i["case_id"] for i in similar(world, a["id"])["items"]] == [b["id"]]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_workers_indexing_at_once_still_link_their_cases(world):
+    """Two sweeps each claim one of two similar cases at the same moment: the second to index waits
+    for the first to commit, and so sees its bands and links the pair (side by side, neither would
+    see the other's)."""
+    setup_firms(world)
+    a = world.submit("ent", *POWER)
+    b = world.submit("漯河甲食品有限公司", *POWER_TOO)
+    lock = "hashtext('closedloop.similarity')"
+    with world.rt.engine.connect() as holder, ThreadPoolExecutor(2) as pool:
+        holder.execute(text(f"SELECT pg_advisory_lock({lock})"))  # the indexers' lock, held here
+        first = pool.submit(index_queued, world.rt, world.clock(), 1)
+        second = pool.submit(index_queued, world.rt, world.clock(), 1)
+        deadline = time.monotonic() + 10
+        waiting = 0
+        while waiting < 2 and time.monotonic() < deadline:  # each has claimed its case and waits
+            waiting = holder.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                          "AND NOT granted")).scalar()
+            holder.commit()
+            time.sleep(0.02)
+        assert waiting == 2
+        holder.execute(text(f"SELECT pg_advisory_unlock({lock})"))
+        holder.commit()
+        assert first.result(10) == second.result(10) == 1
+    assert [i["case_id"] for i in similar(world, a["id"])["items"]] == [b["id"]]
+    assert indexed(world, a["id"])[2] == 2
