@@ -11,8 +11,10 @@ Steps, in this order:
    brackets look the same whether typed as ``（）`` or ``()``;
 2. pinyin glosses right after a Han character are removed;
 3. traditional → simplified with OpenCC (``t2s``);
-4. all whitespace and control characters are removed (Chinese has no word spaces, so ``土 地`` must match ``土地``) and
-   Latin letters are case-folded.
+4. a space between Chinese words (two characters or more on one side) becomes a comma — a voice
+   message's transcript puts spaces where a speaker paused, and the weighing reads clauses;
+5. all other whitespace and control characters are removed (Chinese has no word spaces, so
+   ``土 地`` must match ``土地``) and Latin letters are case-folded.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ _GLOSS = re.compile(
 # Whitespace, control characters and lone surrogates (which binary-looking input can carry and
 # which OpenCC's UTF-8 boundary would choke on or truncate at) are all dropped.
 _NOISE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
+# A space between Chinese words (two characters or more on one side at least) is where a speaker
+# paused: a voice message's transcript (俺是老杨 施工许可证昨天办下来了 谢谢住建那边 呃 现在要进场)
+# has spaces for commas. It becomes a clause end; a space between single characters typed apart
+# (土 地) goes.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_PAUSE = re.compile(f"(?<=[{_HAN}]{{2}})[ \\t\u3000]+(?=[{_HAN}])|(?<=[{_HAN}])[ \\t\u3000]+(?=[{_HAN}]{{2}})")
 
 _converter = opencc.OpenCC("t2s")
 
@@ -45,7 +53,7 @@ def _clean(text: str) -> str:
     # every character _NOISE removes is a separator or "other" (so not printable) or the space:
     # most texts have none, and the check is a fraction of the substitution's scan
     if " " in text or not text.isprintable():
-        text = _NOISE.sub("", text)
+        text = _NOISE.sub("", _PAUSE.sub(",", text))
     if "(" in text:
         text = _GLOSS.sub("", text)
     return text

@@ -287,8 +287,9 @@ def list_cases(session: Session, rt: Runtime, p: Principal, *, status: str | Non
     if triage is not None:
         where.append(Case.needs_triage.is_(triage))
     if text:
-        # both sides in routing's matching form: 變壓器 finds 变压器, ＬＨ finds LH
-        wanted = normalize(text).replace("%", "").replace("_", "")
+        # both sides in routing's matching form: 變壓器 finds 变压器, ＬＨ finds LH; a space typed in
+        # the words sought (营业 执照) is no pause to find
+        wanted = normalize("".join(text.split())).replace("%", "").replace("_", "")
         where.append(or_(Case.search_text.like(f"%{wanted}%"), Case.tracking_no.like(f"%{wanted.upper()}%")))
     if enterprise_id is not None:
         where.append(Case.enterprise_id == enterprise_id)

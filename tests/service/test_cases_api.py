@@ -213,6 +213,7 @@ def test_listing_filters_and_pages(world):
     assert ids("status=in_progress") == [1]
     assert ids("department=power-supply") == [6]
     assert ids("text=土地证问题3") == [4]
+    assert ids("text=土地证 问题3") == [4]  # a space typed in the words sought is no pause
     assert ids("district=linying") == []
     assert ids("tier=1") == [6, 5, 4, 3, 2, 1]
     assert ids("overdue=true") == []
