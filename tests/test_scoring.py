@@ -85,6 +85,10 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
                         ("unseen-fortyfirst-set.jsonl", 0.97),
                         # foreign-invested firms in translated Chinese (measured blind at 103/110)
                         ("unseen-fortysecond-set.jsonl", 0.97),
+                        # shops, restaurants, hotels, kindergartens (measured blind at 101/110)
+                        ("unseen-fortythird-set.jsonl", 0.97),
+                        # logistics and industrial parks' operations (measured blind at 108/110)
+                        ("unseen-fortyfourth-set.jsonl", 0.97),
                         # key projects' progress and the one blocker (measured blind at 102/110)
                         ("unseen-thirtyseventh-set.jsonl", 0.97),
                         # long dictated stories, the ask buried (measured blind at 102/110)
