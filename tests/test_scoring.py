@@ -97,6 +97,10 @@ def test_the_public_sample_and_the_unseen_sets(luohe):
                         ("unseen-fortyseventh-set.jsonl", 0.97),
                         # grievances: fines, stop orders, promises not kept (measured blind at 104/110)
                         ("unseen-fortyeighth-set.jsonl", 0.97),
+                        # pharmaceutical, medical and care firms (measured blind at 105/110)
+                        ("unseen-fortyninth-set.jsonl", 0.97),
+                        # townships, sub-districts and parks writing on behalf of firms (measured blind at 107/110)
+                        ("unseen-fiftieth-set.jsonl", 0.97),
                         # key projects' progress and the one blocker (measured blind at 102/110)
                         ("unseen-thirtyseventh-set.jsonl", 0.97),
                         # long dictated stories, the ask buried (measured blind at 102/110)
