@@ -29,8 +29,9 @@ import opencc
 # It must carry a tone mark or a tone digit, so that an ordinary bracketed word such as 公司(LTD)
 # is kept. The Han character before it stays.
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han characters: the unified blocks and the compatibility ones
 _GLOSS = re.compile(
-    r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+    f"(?<=[{_HAN}])"
     r"\((?=[^)]*[" + _TONED + r"1-5])[a-zü" + _TONED + r"1-5]{1,24}\)",
     re.IGNORECASE,
 )
@@ -41,7 +42,6 @@ _NOISE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
 # paused: a voice message's transcript (俺是老杨 施工许可证昨天办下来了 谢谢住建那边 呃 现在要进场)
 # has spaces for commas. It becomes a clause end; a space between single characters typed apart
 # (土 地) goes.
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _PAUSE = re.compile(f"(?<=[{_HAN}]{{2}})[ \\t\u3000]+(?=[{_HAN}])|(?<=[{_HAN}])[ \\t\u3000]+(?=[{_HAN}]{{2}})")
 
 _converter = opencc.OpenCC("t2s")

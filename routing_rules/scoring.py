@@ -414,7 +414,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
     settled, after, turns, asks, address, consequences, thanks, letter, declined, stories, names = _marks(f, sc)
     layout = _Layout(text) if asks.spans or settled.spans or after.spans or _ANY_OPEN.search(text) else None
     half_ask = (1 + sc.ask) / 2
-    # per department: (start, end, weight, note bits), and its rules in order
+    # per department: (start, end, weight, note bits, weight as a mention), and its rules in order
     hits: dict[str, list[tuple[int, int, float, int, float]]] = {}
     rules: dict[str, list["CompiledRule"]] = {}
     for rule in pooled:
@@ -431,7 +431,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             if s < title_len:
                 w *= sc.title
                 bits = 1
-            plain = w  # before the ask's weight: what the hit weighs if its phrase is a consequence
+            plain = w  # before the ask's weight: what the hit weighs as a mention (a consequence; a name only)
             if declined.spans and declined.covers(s, e):
                 w *= sc.settled_weight  # named as the office that said it is not theirs: not at issue
                 plain *= sc.settled_weight
@@ -468,28 +468,28 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                 w *= sc.aside
                 plain *= sc.aside
                 bits |= _IN_STORY
-            found.append((s, e, w, bits, plain * sc.consequence))
+            found.append((s, e, w, bits, plain))
 
     ranked = []
     order = {d: i for i, d in enumerate(rules)}
     for dept, found in hits.items():
         if names.spans and all(s >= 0 and names.covers(s, e) for s, e, *_ in found):
-            found = _named_only(found, sc)
+            found = _named_only(found)
         phrases: list[tuple[float, int, int, int]] = []  # (weight, start, end, bits) of each phrase
         found.sort()
-        start, end, best, bits, suffering = found[0]
-        for s, e, w, b, c in found[1:]:
+        start, end, best, bits, mention = found[0]
+        for s, e, w, b, m in found[1:]:
             if s > end or start < 0:  # not touching the phrase so far: it is complete
-                phrases.append(_complete(best, start, end, bits, suffering, consequences))
-                start, end, best, bits, suffering = s, e, w, b, c
+                phrases.append(_complete(best, start, end, bits, mention * sc.consequence, consequences))
+                start, end, best, bits, mention = s, e, w, b, m
             else:
                 end = max(end, e)
-                suffering = max(suffering, c)
+                mention = max(mention, m)
                 if w > best:
                     best, bits = w, b | (bits & _ASKED)  # the notes of the strongest hit; asked if any was
                 else:
                     bits |= b & _ASKED
-        phrases.append(_complete(best, start, end, bits, suffering, consequences))
+        phrases.append(_complete(best, start, end, bits, mention * sc.consequence, consequences))
         phrases.sort(key=lambda p: -p[0])
         score = sum(p[0] / (i + 1) for i, p in enumerate(phrases))
         ranked.append((-score, order[dept], dept, phrases))
@@ -498,11 +498,11 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             for neg, _, dept, phrases in ranked[:_SHOWN]]
 
 
-def _named_only(found: list, sc: CompiledScoring) -> list:
+def _named_only(found: list) -> list:
     """A department the text names (请财政局帮忙, 问了科技局) but whose duty none of its words name:
     the enterprise asks the office it thinks is the one, and the duty named elsewhere (出口退税,
     数字化转型补贴) says which it is. Its names weigh as mentions: no ask's or address's weight."""
-    return [(s, e, c / sc.consequence, (bits & ~(2 | 4 | 128)) | _NAMED_ONLY, c) for s, e, w, bits, c in found]
+    return [(s, e, mention, (bits & ~(2 | 4 | 128)) | _NAMED_ONLY, mention) for s, e, _, bits, mention in found]
 
 
 _ITEM_TAIL = 4  # 营业执照复印件、…: an item may go on a few characters past its keyword

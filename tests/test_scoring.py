@@ -46,7 +46,7 @@ def test_the_explanation_names_winner_runner_up_and_margin(luohe):
 def test_what_is_done_weighs_less_than_what_is_asked(luohe):
     d = luohe.route(CaseInput(title="办理施工许可", description="项目已取得规划许可，现申请施工许可证，材料交了一个月。"))
     assert d.lead_department == "housing-construction"
-    land = next(s for s in d.scores if s["department"] == "natural-resources")
+    land = score_of(d, "natural-resources")
     assert "已办或无关" in land["evidence"][0]["notes"]
 
 
@@ -133,6 +133,17 @@ def rules(tmp_path, body: str):
     return path
 
 
+def with_and_without(tmp_path, vocabulary, body: str, lists: str):
+    """The set of ``body`` with the scoring ``lists`` put in at ``{lists}``, and the same without
+    them: a mechanism's test shows the case routed otherwise without it."""
+    return (load_ruleset(rules(tmp_path, body.replace("{lists}", lists)), vocabulary),
+            load_ruleset(rules(tmp_path, body.replace("{lists}", "")), vocabulary))
+
+
+def score_of(decision, department: str) -> dict:
+    return next(s for s in decision.scores if s["department"] == department)
+
+
 TWO = """
     scoring:
       asks: [申请]
@@ -198,7 +209,7 @@ def test_what_is_said_done_after_it_and_a_turn_in_between(luohe):
     d = luohe.route(CaseInput(title="不是用地问题是图审",
                               description="我们土地证和规划许可都齐了，不是用地问题，是施工图审查反复退改。"))
     assert d.lead_department == "housing-construction"
-    land = next(s for s in d.scores if s["department"] == "natural-resources")
+    land = score_of(d, "natural-resources")
     assert all("已办或无关" in p["notes"] for p in land["evidence"])
 
 
@@ -321,7 +332,7 @@ def test_what_suffers_is_not_what_is_asked(tmp_path, vocabulary):
     # the loan suffers from the land certificate left undone: the certificate is the ask
     d = rs.route(CaseInput(title="续贷受阻", description="土地证未更名，银行不放款"))
     assert d.lead_department == "natural-resources", d.explanation
-    loan = next(s for s in d.scores if s["department"] == "financial-regulation")
+    loan = score_of(d, "financial-regulation")
     assert all("后果" in e["notes"] for e in loan["evidence"]), loan  # 续贷 before 受阻, 银行 before and 放款 in 不放款
     assert "后果" in d.explanation
     # alone, what suffers is still the only department there is
@@ -351,7 +362,7 @@ def test_a_whole_phrase_before_a_consequence_suffers(tmp_path, vocabulary):
     # 子女入学 is one phrase of the education bureau's, and all of it suffers, not only 入学
     d = rs.route(CaseInput(title="子女入学受阻", description="员工集体户未落户"))
     assert d.lead_department == "public-security", d.explanation
-    school = next(s for s in d.scores if s["department"] == "education")
+    school = score_of(d, "education")
     assert school["evidence"][0]["phrase"] == "子女入学" and "后果" in school["evidence"][0]["notes"], school
 
 
@@ -368,15 +379,14 @@ def test_an_office_that_turned_the_enterprise_away_is_no_evidence_for_itself(tmp
       - {id: hr, description: d, weight: 1, when: {keywords: {any: [人社局, 欠薪]}}, then: {lead: human-resources}}
     """
     lists = "offices: [发改委, 人社局]\n      declined: [找别的部门, 不归]"
-    rs = load_ruleset(rules(tmp_path, body.replace("{lists}", lists)), vocabulary)
-    plain = load_ruleset(rules(tmp_path, body.replace("{lists}", "")), vocabulary)
+    rs, plain = with_and_without(tmp_path, vocabulary, body, lists)
     turned_away = CaseInput(title="请问发改委",
                             description="去问发改委几个审批能不能一起办，他们说这事找别的部门。")
     # without the lists the office named twice, once in the title, wins
     assert plain.route(turned_away).lead_department == "development-reform"
     d = rs.route(turned_away)
     assert d.lead_department == "administrative-approval", d.explanation
-    ndrc = next(s for s in d.scores if s["department"] == "development-reform")
+    ndrc = score_of(d, "development-reform")
     assert all("已推辞" in e["notes"] for e in ndrc["evidence"]), ndrc  # the title's mention too
     assert "已推辞" in d.explanation
     # the office's duty still counts: wage arrears are human resources' whoever turned them away
@@ -398,14 +408,13 @@ def test_an_office_named_whose_duty_nothing_names_weighs_as_a_mention(tmp_path, 
       - {id: fiscal, description: d, weight: 1, when: {keywords: {any: [财政, 补贴拨付]}}, then: {lead: fiscal}}
       - {id: tax, description: d, weight: 1, when: {keywords: {any: [退税]}}, then: {lead: taxation}}
     """
-    rs = load_ruleset(rules(tmp_path, body.replace("{lists}", "offices: [财政局]")), vocabulary)
-    plain = load_ruleset(rules(tmp_path, body.replace("{lists}", "")), vocabulary)
+    rs, plain = with_and_without(tmp_path, vocabulary, body, "offices: [财政局]")
     wrong_office = CaseInput(title="出口退税找财政局", description="出口退税一直到账很慢。想请财政局帮忙催一下。")
     # without the list the office addressed, named in the title too, wins over the duty
     assert plain.route(wrong_office).lead_department == "fiscal"
     d = rs.route(wrong_office)
     assert d.lead_department == "taxation", d.explanation
-    fiscal = next(s for s in d.scores if s["department"] == "fiscal")
+    fiscal = score_of(d, "fiscal")
     assert all("只点名" in e["notes"] and "点名" not in e["notes"] for e in fiscal["evidence"]), fiscal
     # an office named with its duty is the one asked, as before
     asked = rs.route(CaseInput(title="补贴拨付慢", description="请财政局催一下补贴拨付。出口退税也慢。"))
@@ -416,19 +425,18 @@ def test_a_sentence_that_tells_the_firms_past_is_an_aside(tmp_path, vocabulary):
     body = """
     scoring:
       asks: [请, 还没]
-      {story}
+      {lists}
     rules:
       - {id: power, description: d, weight: 1, when: {keywords: {any: [停电]}}, then: {lead: power-supply}}
       - {id: urban, description: d, weight: 1, when: {keywords: {any: [管网]}}, then: {lead: urban-management}}
     """
-    rs = load_ruleset(rules(tmp_path, body.replace("{story}", "story: [那几年, 那时候]")), vocabulary)
-    plain = load_ruleset(rules(tmp_path, body.replace("{story}", "")), vocabulary)
+    rs, plain = with_and_without(tmp_path, vocabulary, body, "story: [那几年, 那时候]")
     told = CaseInput(title="门口的路", description="最早那几年夜里我自己守着，生怕停电。门口改造管网挖开半年了，路面还没恢复。")
     # without the list the old outage ties with the pipes and, first in the rules, leads
     assert plain.route(told).lead_department == "power-supply"
     d = rs.route(told)
     assert d.lead_department == "urban-management", d.explanation
-    power = next(s for s in d.scores if s["department"] == "power-supply")
+    power = score_of(d, "power-supply")
     assert all("往事" in e["notes"] for e in power["evidence"]), power
     # a sentence of the past that asks is no story: 那时候 and 还没 in one sentence
     asked = CaseInput(title="停电", description="那时候申请的停电补偿还没给。")

@@ -47,7 +47,7 @@ def _china():
     return importlib.import_module("holidays.countries.china")
 
 
-_cn = _china()
+_CHINA = _china()
 
 DAY = 86400.0
 
@@ -122,8 +122,8 @@ class WorkCalendar:
         self.workday_end = time.fromisoformat(workday_end) if isinstance(workday_end, str) else workday_end
         self.office_hours = parse_office_hours(office_hours) if isinstance(office_hours, str) else office_hours
         self.extra = dict(extra_years or {})
-        self.official_through = max(_cn.ChinaStaticHolidays.special_public_holidays)
-        self._cn = _cn.China()  # expands to each year as it is asked about
+        self.official_through = max(_CHINA.ChinaStaticHolidays.special_public_holidays)
+        self._cn = _CHINA.China()  # expands to each year as it is asked about
         self._cache: dict[date, bool] = {}
 
     # ------------------------------------------------------------------ days

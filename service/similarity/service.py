@@ -32,6 +32,10 @@ from . import THRESHOLD, band_keys, jaccard, shingles, signature, text_of_search
 from .models import CaseBand, CaseLink, CaseSignature, SimilarityQueue
 
 
+# PostgreSQL's advisory lock that makes indexers take turns (index_queued)
+INDEXER_LOCK = "hashtext('closedloop.similarity')"
+
+
 def index_queued(rt: Runtime, now: datetime, batch: int = 500) -> int:
     """Index one committed batch of queued cases; returns how many were taken off the queue."""
     with rt.session() as session:
@@ -46,7 +50,7 @@ def index_queued(rt: Runtime, now: datetime, batch: int = 500) -> int:
             # and one after the other: two batches linked side by side would not see each other's
             # bands, and the pairs between them would never be found (read committed: each
             # statement after the wait sees what the batch before committed)
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtext('closedloop.similarity'))"))
+            session.execute(text(f"SELECT pg_advisory_xact_lock({INDEXER_LOCK})"))
         rows = session.execute(select(Case.id, Case.search_text, Case.status).where(Case.id.in_(ids))).all()
         signatures, bands = [], []
         for case_id, search_text, status in rows:

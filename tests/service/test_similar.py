@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from service.cases.service import close_unconfirmed
 from service.escalation.sweep import sweep
 from service.similarity.models import CaseBand, CaseLink, CaseSignature, SimilarityQueue
-from service.similarity.service import index_queued
+from service.similarity.service import INDEXER_LOCK, index_queued
 
 POWER = ("经开区食品产业园频繁停电", "我公司在经开区食品产业园，本月园区已停电五次，每次两三个小时，冷库和生产线被迫停机，请供电公司尽快解决。")
 POWER_TOO = ("经开区食品产业园停电频繁", "本企业位于经开区食品产业园，这个月园区已停电五次，每次两三个小时，生产线停机、冷库升温，请供电公司解决。")
@@ -129,9 +129,9 @@ def test_the_agenda_makes_one_item_of_a_common_problem_with_every_enterprise(wor
     world.key("漯河丁机械有限公司", "enterprise",
               enterprise_id=world.enterprise("漯河丁机械有限公司", district="yuanhui", officer="officer-yuanhui-1"))
     placed = []
-    for who, text in [("ent", POWER), ("漯河甲食品有限公司", POWER_TOO), ("漯河乙冷链有限公司", POWER_THIRD),
+    for who, demand in [("ent", POWER), ("漯河甲食品有限公司", POWER_TOO), ("漯河乙冷链有限公司", POWER_THIRD),
                       ("漯河丁机械有限公司", OTHER)]:
-        c = world.submit(who, *text)
+        c = world.submit(who, *demand)
         world.clock.advance(hours=1)
         placed.append(world.act(c["id"], "escalate", "admin", {"reason": "提交县区周例会研究"}))
     sitting = placed[0]["sitting_id"]
@@ -204,9 +204,8 @@ def test_two_workers_indexing_at_once_still_link_their_cases(world):
     setup_firms(world)
     a = world.submit("ent", *POWER)
     b = world.submit("漯河甲食品有限公司", *POWER_TOO)
-    lock = "hashtext('closedloop.similarity')"
     with world.rt.engine.connect() as holder, ThreadPoolExecutor(2) as pool:
-        holder.execute(text(f"SELECT pg_advisory_lock({lock})"))  # the indexers' lock, held here
+        holder.execute(text(f"SELECT pg_advisory_lock({INDEXER_LOCK})"))  # the indexers' lock, held here
         first = pool.submit(index_queued, world.rt, world.clock(), 1)
         second = pool.submit(index_queued, world.rt, world.clock(), 1)
         deadline = time.monotonic() + 10
@@ -217,7 +216,7 @@ def test_two_workers_indexing_at_once_still_link_their_cases(world):
             holder.commit()
             time.sleep(0.02)
         assert waiting == 2
-        holder.execute(text(f"SELECT pg_advisory_unlock({lock})"))
+        holder.execute(text(f"SELECT pg_advisory_unlock({INDEXER_LOCK})"))
         holder.commit()
         assert first.result(10) == second.result(10) == 1
     assert [i["case_id"] for i in similar(world, a["id"])["items"]] == [b["id"]]
