@@ -80,6 +80,11 @@ class Condition:
         """The keyword hits that made this hold, as (pattern id, start, end), for scoring."""
         return []
 
+    def held_by_guard(self) -> bool:
+        """Does any one of the guard's tokens, present, make this hold? Then a rule the index
+        let through needs no test."""
+        return False
+
     def keyword_ids(self) -> frozenset[int]:
         """The pattern ids whose hits can be evidence (``any`` and ``all`` words, not under ``not``)."""
         return frozenset()
@@ -307,6 +312,9 @@ class Keywords(Condition):
         if self.all:
             parts.append("同时出现：" + "、".join(self.words[p] for p in self.all))
         return FIELD_NAMES[self.field] + "中" + "；".join(parts)
+
+    def held_by_guard(self) -> bool:
+        return bool(self.any) and not (self.all or self.none or self.not_within) and self.field == "text"
 
     def guard(self) -> frozenset[Token] | None:
         if self.all:

@@ -26,14 +26,15 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import ahocorasick_rs
 
 from .conditions import Condition, Facts
 from .language import TierDeadline
 from .normalize import normalize_pair
-from .scoring import CLAUSE_ENDS, CompiledScoring, DepartmentScore, explain_scores, lead_margin, thanks_only, weigh
+from .scoring import (CLAUSE_ENDS, CompiledScoring, DepartmentScore, explain_scores, lead_margin, rendered,
+                      thanks_only, weigh)
 from .vocabulary import PRIORITIES, URGENCIES, Tier, Vocabulary
 
 
@@ -143,8 +144,15 @@ class MatchedRule:
     id: str
     description: str
     role: str  # "lead", "triage" or "continue"
-    why: tuple[dict, ...]
     effect: dict
+    condition: Condition = field(repr=False, compare=False)
+    facts: Facts = field(repr=False, compare=False)
+
+    @rendered
+    def why(self) -> tuple[dict, ...]:
+        """What held, with where and in what context: rendered when first read, because a replay
+        of many cases (``rules diff``, the accuracy bench) asks only which rules matched."""
+        return tuple(self.condition.explain(self.facts))
 
     def sentence(self) -> str:
         held = "；".join(w["text"] for w in self.why) or "无条件"
@@ -168,9 +176,30 @@ class Decision:
     needs_triage: bool
     rules: tuple[MatchedRule, ...]
     ruleset_version: str
-    explanation: str = field(default="", compare=False)
-    # the evidence rules' weighing, best first (empty when an ordinary rule decided)
-    scores: tuple[dict, ...] = field(default=(), compare=False)
+    weighing: "Weighing" = field(repr=False, compare=False)
+
+    @rendered
+    def explanation(self) -> str:
+        """A few lines an officer can read without knowing the rule language (rendered when first
+        read: the decision itself is the fields above)."""
+        w = self.weighing
+        names = w.vocabulary.departments
+        weighed = explain_scores(names, w.scores, w.margin) if w.scores else []
+        if w.thanked:
+            weighed.append("只有感谢或表扬，没有向任何部门提出诉求，转首席服务官分拣。")
+        elif w.scores and w.triage:
+            weighed.append(f"差距小于 {w.close:.0%}，按规则转首席服务官分拣。")
+        elif w.close_co is not None:
+            weighed.append(f"差距小于 {w.close:.0%}，第二名列为协办单位。")
+        return _explain(w.vocabulary, self.rules, self.lead_department, w.triage, self.co_departments, w.tier,
+                        self.sla_policy, self.priority, weighed)
+
+    @rendered
+    def scores(self) -> tuple[dict, ...]:
+        """The evidence rules' weighing, best first (empty when an ordinary rule decided)."""
+        w = self.weighing
+        return tuple({**s.to_dict(), "margin": round(w.margin, 3)} if i == 0 else s.to_dict()
+                     for i, s in enumerate(w.scores))
 
     @property
     def label(self) -> str | None:
@@ -189,6 +218,19 @@ class Decision:
             "ruleset_version": self.ruleset_version, "explanation": self.explanation,
             "scores": [dict(s) for s in self.scores],
         }
+
+
+class Weighing(NamedTuple):
+    """What the decision's explanation and scores are rendered from."""
+
+    vocabulary: Vocabulary
+    tier: Tier
+    triage: bool  # sent to triage by a rule, by thanks alone or by a narrow margin
+    scores: list[DepartmentScore]
+    margin: float
+    thanked: bool
+    close_co: str | None
+    close: float  # the margin under which two departments are close (the rules' scoring.margin)
 
 
 @dataclass(frozen=True)
@@ -245,6 +287,9 @@ class RuleSet:
                 else:
                     self._by_token.setdefault((kind, value), []).append(rule.index)
         self._unguarded = tuple(unguarded)
+        # rules that hold whenever the index lets them through (a plain list of words): most
+        # evidence rules (testing each again cost a twentieth of a decision)
+        self._sure = tuple(rule.condition.held_by_guard() for rule in self.rules)
 
     def __repr__(self) -> str:
         return f"<RuleSet {self.version} rules={len(self.rules)} keywords={len(self.patterns)}>"
@@ -304,9 +349,10 @@ class RuleSet:
         triage = False
         matched: list[CompiledRule] = []
         pooled: list[CompiledRule] = []
+        sure = self._sure
         for index in self._candidates(f):
             rule = self.rules[index]
-            if not rule.condition.test(f):
+            if not (sure[index] or rule.condition.test(f)):
                 continue
             if rule.weight is not None:
                 pooled.append(rule)
@@ -357,43 +403,26 @@ class RuleSet:
         d = self.defaults
         co.pop(lead, None)  # type: ignore[arg-type]
         explained = tuple(
-            MatchedRule(
-                id=r.id,
-                description=r.description,
-                role=("triage" if r.effect.triage else "lead") if r.stop else "continue",
-                why=tuple(r.condition.explain(f)),
-                effect=r.effect.summary,
-            )
+            MatchedRule(id=r.id, description=r.description,
+                        role=("triage" if r.effect.triage else "lead") if r.stop else "continue",
+                        effect=r.effect.summary, condition=r.condition, facts=f)
             for r in matched
         )
         lead_tier = tier or d.tier
-        co_departments = tuple(co)
-        sla_policy = sla or d.sla
-        final_priority = PRIORITIES[max(priority, _RANK[d.priority])]
-        names = self.vocabulary.departments
-        weighed = explain_scores(names, scores, margin) if scores else []
-        if thanked:
-            weighed.append("只有感谢或表扬，没有向任何部门提出诉求，转首席服务官分拣。")
-        elif scores and triage:
-            weighed.append(f"差距小于 {self.scoring.margin:.0%}，按规则转首席服务官分拣。")
-        elif close_co is not None:
-            weighed.append(f"差距小于 {self.scoring.margin:.0%}，第二名列为协办单位。")
         return Decision(
             lead_department=lead,
-            co_departments=co_departments,
+            co_departments=tuple(co),
             tier=lead_tier.number,
             tier_key=lead_tier.key,
-            sla_policy=sla_policy,
+            sla_policy=sla or d.sla,
             theme=theme or d.theme,
-            priority=final_priority,
+            priority=PRIORITIES[max(priority, _RANK[d.priority])],
             tags=tuple(tags),
             needs_triage=lead is None,
             rules=explained,
             ruleset_version=self.version,
-            explanation=_explain(self.vocabulary, explained, lead, triage, co_departments, lead_tier,
-                                 sla_policy, final_priority, weighed),
-            scores=tuple({**s.to_dict(), "margin": round(margin, 3)} if i == 0 else s.to_dict()
-                         for i, s in enumerate(scores)),
+            weighing=Weighing(self.vocabulary, lead_tier, triage, scores, margin, thanked, close_co,
+                              self.scoring.margin),
         )
 
 

@@ -53,6 +53,23 @@ from .conditions import Facts
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import CompiledRule
 
+
+class rendered:  # noqa: N801 - used as a decorator, like the property it stands for
+    """``functools.cached_property`` without its lock (Python 3.11 takes one at every first read):
+    for what a decision renders when first read (explanation, scores, phrases), a few times per
+    decision, each read in the one thread that routed it."""
+
+    def __init__(self, fn: Any):
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)  # the instance's own value hides this from now on
+        return value
+
 _MOST_HITS = 64  # hits of one rule weighed: a word said a hundred times is no more the ask
 # Clause ends after normalisation (NFKC has turned full-width ，；：！？ into ASCII); the engine's
 # gap keywords (停~电) do not reach across them either.
@@ -120,11 +137,23 @@ class Phrase(NamedTuple):
         return {"phrase": self.text, "field": self.field, "weight": round(self.weight, 2), "notes": list(self.notes)}
 
 
-class DepartmentScore(NamedTuple):
+@dataclass(eq=False)
+class DepartmentScore:
     department: str
     score: float
-    phrases: tuple[Phrase, ...]
+    weighed: tuple[tuple[float, int, int, int], ...]  # its phrases as (weight, start, end, bits), strongest first
     rules: tuple["CompiledRule", ...]
+    facts: Facts
+
+    @rendered
+    def phrases(self) -> tuple[Phrase, ...]:
+        """The phrases as the explanation shows them (made when read: most decisions are not)."""
+        return tuple(_phrase(self.facts, p) for p in self.weighed)
+
+    def asked(self) -> bool:
+        """Some phrase is the ask, near one, addressed or an ask word itself, and not settled (or
+        the department comes from what the enterprise chose)."""
+        return any(start < 0 or bits & _ASKED for _, start, _, bits in self.weighed)
 
     def to_dict(self) -> dict[str, Any]:
         return {"department": self.department, "score": round(self.score, 2),
@@ -133,6 +162,9 @@ class DepartmentScore(NamedTuple):
 
 def specificity(length: int) -> float:
     return min(1.0 + 0.25 * max(length - 2, 0), 2.0)
+
+
+_SPECIFIC = tuple(specificity(n) for n in range(7))  # by length, capped: from 6 characters on it is 2.0
 
 
 class _Layout:
@@ -246,7 +278,7 @@ def thanks_only(f: Facts, scores: list[DepartmentScore], sc: CompiledScoring) ->
     department; it is not a demand of it."""
     if not sc.thanks or f.hits.keys().isdisjoint(sc.thanks):
         return False
-    if any(p.asked for d in scores for p in d.phrases):
+    if any(d.asked() for d in scores):
         return False
     # nor anything asked in words no department's rule holds (谢谢。现在最缺的是人，缝纫工还差80个):
     # every ask word of the text must be settled
@@ -426,7 +458,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
         if not spans:  # a rule on attributes only (category, district): one plain piece of evidence
             found.append((-1, -1, rule.weight, 64, rule.weight))
         for pid, s, e in spans:
-            w = rule.weight * specificity(e - s)
+            w = rule.weight * _SPECIFIC[min(e - s, 6)]
             bits = 0
             if s < title_len:
                 w *= sc.title
@@ -471,8 +503,7 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
             found.append((s, e, w, bits, plain))
 
     ranked = []
-    order = {d: i for i, d in enumerate(rules)}
-    for dept, found in hits.items():
+    for order, (dept, found) in enumerate(hits.items()):  # in rule order, as ``rules`` is
         if names.spans and all(s >= 0 and names.covers(s, e) for s, e, *_ in found):
             found = _named_only(found)
         phrases: list[tuple[float, int, int, int]] = []  # (weight, start, end, bits) of each phrase
@@ -490,11 +521,14 @@ def weigh(f: Facts, pooled: list["CompiledRule"], sc: CompiledScoring) -> list[D
                 else:
                     bits |= b & _ASKED
         phrases.append(_complete(best, start, end, bits, mention * sc.consequence, consequences))
-        phrases.sort(key=lambda p: -p[0])
-        score = sum(p[0] / (i + 1) for i, p in enumerate(phrases))
-        ranked.append((-score, order[dept], dept, phrases))
-    ranked.sort(key=lambda r: (r[0], r[1]))
-    return [DepartmentScore(dept, -neg, tuple(_phrase(f, p) for p in phrases), tuple(rules[dept]))
+        if len(phrases) == 1:
+            score = phrases[0][0]
+        else:
+            phrases.sort(key=lambda p: -p[0])
+            score = sum(p[0] / (i + 1) for i, p in enumerate(phrases))
+        ranked.append((-score, order, dept, phrases))
+    ranked.sort()  # by score, then rule order (which is unique: nothing after it is compared)
+    return [DepartmentScore(dept, -neg, tuple(phrases), tuple(rules[dept]), f)
             for neg, _, dept, phrases in ranked[:_SHOWN]]
 
 

@@ -128,3 +128,25 @@ def test_all_any_not(make_rules):
     assert lead_of(rules, case("用电报装", district="wuyang")) == "power-supply"
     assert lead_of(rules, case("用电咨询", district="wuyang")) is None
     assert lead_of(rules, case("用电报装", district="yuanhui")) is None
+
+
+def test_only_a_plain_word_list_is_taken_as_held_by_the_index(make_rules):
+    """The engine skips the test of a rule whose guard alone makes it hold (a plain ``any`` list
+    over the whole text); evidence rules with ``none``, ``all``, ``not_within`` or a field are
+    tested as before, so an excluded word still keeps them out of the weighing."""
+    rules = make_rules("""
+    rules:
+      - {id: plain, description: d, weight: 1, when: {keywords: {any: [贷款, 授信]}}, then: {lead: financial-regulation}}
+      - {id: none, description: d, weight: 1, when: {keywords: {any: [用地], none: [咨询]}}, then: {lead: natural-resources}}
+      - {id: within, description: d, weight: 1, when: {keywords: {any: [电费], not_within: [电费补贴]}}, then: {lead: power-supply}}
+      - {id: titled, description: d, weight: 1, when: {keywords: {field: title, any: [招工]}}, then: {lead: human-resources}}
+      - {id: both, description: d, weight: 1, when: {keywords: {any: [发票], all: [税务]}}, then: {lead: taxation}}
+    """)
+    held = {r.id: r.condition.held_by_guard() for r in rules.rules}
+    assert held == {"plain": True, "none": False, "within": False, "titled": False, "both": False}
+    assert lead_of(rules, case("授信额度被压")) == "financial-regulation"
+    assert lead_of(rules, case("用地政策咨询")) is None
+    assert lead_of(rules, case("电费补贴没到")) is None
+    assert lead_of(rules, case("问一下", "招工的事")) is None
+    assert lead_of(rules, case("发票开不出来")) is None
+    assert lead_of(rules, case("税务发票开不出来")) == "taxation"
