@@ -18,6 +18,10 @@
 
 No rule matched, or only ``continue`` rules: the case goes to the officer's triage queue
 (``needs_triage``), with the defaults.
+
+The decision's explanation, its scores and each matched rule's ``why`` are rendered from what
+routing kept (the prepared text, the weighed phrases) the first time they are read: intake reads
+them at once; a replay of the whole history asks only where each case would go.
 """
 
 from __future__ import annotations
