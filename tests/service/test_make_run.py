@@ -5,21 +5,39 @@ log it names (issue #17)."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
-from processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def free_pair() -> int:
+    """A port with the next one free too (make run serves on PORT and its receiver on PORT+1),
+    below the kernel's ephemeral range: a port picked from that range (bind to 0) can be taken as
+    the source port of any outgoing connection before make binds it, and make then refuses it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(100):
+        port = random.randrange(max(1024, low - 12_000), low - 2)
+        try:
+            for p in (port, port + 1):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
+    raise AssertionError("no two free ports side by side below the ephemeral range")
+
+
 def test_make_run_serves_the_demo_and_shows_push_arriving(tmp_path):
-    port = free_port()
+    port = free_pair()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSEDLOOP_")}
     env["CLOSEDLOOP_DATABASE_URL"] = f"sqlite:///{tmp_path / 'run.sqlite3'}"
     out = (tmp_path / "make.out").open("w")
